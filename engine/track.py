@@ -1,0 +1,96 @@
+"""The track record stored in the catalog, as typed dataclasses."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+# Status values stored in the catalog. ``skipped`` exists only in ingest results.
+ACCEPTED, REJECTED, ERROR = "accepted", "rejected", "error"
+
+# Review flags a track can carry.
+FLAG_NEEDS_REVIEW = "needs_review"
+FLAG_MISSING_LICENSE = "missing_license"
+FLAG_DUPLICATE = "duplicate"
+FLAG_LOW_QUALITY = "low_quality"
+FLAG_EXCLUDED = "excluded"
+FLAG_TEMPO_MISMATCH = "tempo_mismatch"
+FLAG_MISSING_LYRICS = "missing_lyrics"
+
+SPLIT_TRAIN, SPLIT_VALIDATION, SPLIT_NONE = "train", "validation", "none"
+
+
+@dataclass
+class SourceRecord:
+    """Where a track came from and under which license; what a producer needs for a license audit."""
+
+    provider: str | None = None
+    license: str | None = None
+    cost: float | None = None
+    currency: str | None = None
+    acquired: str | None = None  # ISO date YYYY-MM-DD
+    url: str | None = None
+    notes: str | None = None
+
+    @property
+    def licensed(self) -> bool:
+        return bool(self.license and self.license.strip())
+
+
+@dataclass
+class Rating:
+    rating: int
+    by: str
+    at: str  # ISO timestamp
+
+
+@dataclass
+class Track:
+    id: str
+    source_path: str
+    title: str
+    source_format: str
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    duration_sec: float | None = None  # of the processed audio (after trimming)
+    source_duration_sec: float | None = None
+    sample_rate: int | None = None  # of the source
+    channels: int | None = None  # of the source
+    output: str | None = None  # processed MP3, relative to the workspace
+    category: str = "core"
+    quality_score: float | None = None
+    quality: dict[str, float] = field(default_factory=dict)
+    styles: list[str] = field(default_factory=list)
+    flags: list[str] = field(default_factory=list)
+    ratings: list[Rating] = field(default_factory=list)
+    split: str = SPLIT_NONE
+    fingerprint: str | None = None  # fingerprint file, relative to the workspace
+    duplicate_of: str | None = None
+    source: SourceRecord = field(default_factory=SourceRecord)
+    ingested_at: str | None = None
+    trimmed: bool = False
+
+    @property
+    def primary_style(self) -> str | None:
+        return self.styles[0] if self.styles else None
+
+    def has_flag(self, flag: str) -> bool:
+        return flag in self.flags
+
+    def set_flag(self, flag: str, on: bool = True) -> None:
+        if on and flag not in self.flags:
+            self.flags.append(flag)
+        elif not on and flag in self.flags:
+            self.flags.remove(flag)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Track":
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        values["source"] = SourceRecord(**(data.get("source") or {}))
+        values["ratings"] = [Rating(**r) for r in data.get("ratings") or []]
+        return cls(**values)

@@ -1,0 +1,74 @@
+"""A workspace: one directory holding the catalog, processed tracks, runs, caches and exports."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.categories import CATEGORIES
+from engine.errors import WorkspaceError
+
+DEFAULT_WORKSPACE = "lofi-workspace"
+WORKSPACE_ENV = "LOFI_WORKSPACE"
+
+
+def default_workspace_path() -> Path:
+    """``$LOFI_WORKSPACE`` if set, else ``./lofi-workspace``."""
+    return Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+
+    @classmethod
+    def open(cls, root: Path | str | None = None, create: bool = True) -> "Workspace":
+        path = Path(root) if root is not None else default_workspace_path()
+        path = path.expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise WorkspaceError(f"workspace {path} exists but is not a directory; choose another --workspace")
+        if not path.exists():
+            if not create:
+                raise WorkspaceError(f"workspace {path} does not exist; run `lofi --workspace {path} ingest ...` first")
+            try:
+                path.mkdir(parents=True)
+            except OSError as exc:
+                raise WorkspaceError(f"cannot create workspace {path}: {exc.strerror}") from exc
+        return cls(path)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.root / "catalog.json"
+
+    @property
+    def tracks_dir(self) -> Path:
+        return self.root / "tracks"
+
+    def category_dir(self, category: str) -> Path:
+        if category not in CATEGORIES:
+            raise WorkspaceError(f"unknown category {category!r}; expected one of {', '.join(CATEGORIES)}")
+        return self.tracks_dir / category
+
+    @property
+    def fingerprints_dir(self) -> Path:
+        return self.root / "fingerprints"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.root / "exports"
+
+    def resolve(self, relative: str | Path) -> Path:
+        """Absolute path of a path stored relative to the workspace (as the catalog stores them)."""
+        return self.root / relative
+
+    def relative(self, path: Path) -> str:
+        return str(Path(path).resolve().relative_to(self.root))

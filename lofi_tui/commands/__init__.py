@@ -1,0 +1,1 @@
+"""One module per ``lofi`` subcommand (or group of closely related subcommands)."""
