@@ -1,0 +1,1 @@
+"""Audio decoding, encoding, analysis and fingerprinting."""
