@@ -100,8 +100,11 @@ def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
 
 
 def _short(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text.replace("Error opening", "error opening")[:160]
+    """libsndfile's message without the path, and without its misleading "does not exist" wording."""
+    text = getattr(exc, "error_string", None) or str(exc).strip().splitlines()[0]
+    if "does not exist" in text or "not a regular file" in text or "Format not recognised" in text:
+        return "format not recognised: not audio, or a damaged header"
+    return text[:160]
 
 
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int, fmt: str | None = None, bitrate_k: int = 320) -> None:

@@ -1,0 +1,79 @@
+"""Turn a decoded source into the training format: 48 kHz stereo, at most 240 s, peak -1 dBFS, 320 kbps MP3."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+from engine.audio.io import write_audio
+from engine.errors import AudioError
+
+TARGET_RATE = 48_000
+TARGET_PEAK_DBFS = -1.0
+PEAK_TOLERANCE_DB = 0.2
+FADE_OUT_SEC = 2.0
+_MAX_ENCODE_PASSES = 3
+
+
+def to_stereo(samples: np.ndarray) -> np.ndarray:
+    """Mono is duplicated; channels beyond the first two are folded into both sides at -3 dB."""
+    channels = samples.shape[1]
+    if channels == 1:
+        return np.repeat(samples, 2, axis=1)
+    if channels == 2:
+        return samples
+    extra = samples[:, 2:].sum(axis=1, keepdims=True) * np.float32(np.sqrt(0.5))
+    return samples[:, :2] + extra
+
+
+def resample(samples: np.ndarray, rate: int, target: int = TARGET_RATE) -> np.ndarray:
+    """High-quality (soxr HQ) resampling; a no-op at the target rate."""
+    if rate == target:
+        return samples
+    return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32)
+
+
+def trim(samples: np.ndarray, rate: int, max_sec: float) -> tuple[np.ndarray, bool]:
+    """Cut to ``max_sec`` with a raised-cosine fade-out so the cut does not click."""
+    limit = int(max_sec * rate)
+    if samples.shape[0] <= limit:
+        return samples, False
+    out = samples[:limit].copy()
+    n = int(FADE_OUT_SEC * rate)
+    fade = (0.5 * (1 + np.cos(np.linspace(0, np.pi, n)))).astype(np.float32)
+    out[-n:] *= fade[:, None]
+    return out, True
+
+
+def peak_dbfs(samples: np.ndarray) -> float:
+    return float(20 * np.log10(max(float(np.max(np.abs(samples))), 1e-12)))
+
+
+def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RATE) -> float:
+    """Peak-normalise to -1 dBFS and encode 320 kbps CBR MP3 so that the *decoded* MP3 peaks at -1 dBFS.
+
+    MP3 coding overshoots peaks by a few tenths of a dB; we decode what we wrote, and re-encode with
+    the gain corrected when the result is off by more than 0.2 dB. Returns the decoded peak in dBFS.
+    """
+    current = peak_dbfs(samples)
+    if current <= -120:
+        raise AudioError("audio is digital silence; nothing to normalise")
+    gain_db = TARGET_PEAK_DBFS - current
+    decoded_peak = current
+    for _ in range(_MAX_ENCODE_PASSES):
+        write_audio(out, samples * np.float32(10 ** (gain_db / 20)), rate, fmt="mp3", bitrate_k=320)
+        decoded, decoded_rate = sf.read(out, dtype="float32", always_2d=True)
+        if decoded.shape[0] != samples.shape[0] or decoded_rate != rate:
+            raise AudioError(
+                f"MP3 round trip changed the length ({samples.shape[0]} -> {decoded.shape[0]} frames); "
+                "the encoder or decoder is broken"
+            )
+        decoded_peak = peak_dbfs(decoded)
+        error = decoded_peak - TARGET_PEAK_DBFS
+        if abs(error) <= PEAK_TOLERANCE_DB:
+            break
+        gain_db -= error
+    return decoded_peak

@@ -1,0 +1,88 @@
+"""The work done for one file, in a worker process: everything but the catalog and duplicate checks.
+
+It holds at most one track's audio in memory and returns only small results (the fingerprint is
+written to disk), so a pool of workers stays bounded in memory whatever the batch size.
+"""
+
+from __future__ import annotations
+
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.audio import fingerprint as fp
+from engine.audio.io import decode, source_format
+from engine.audio.process import TARGET_RATE, encode_normalized_mp3, resample, to_stereo, trim
+from engine.audio.quality import LOW_QUALITY_SCORE, MAX_DURATION_SEC, analyze, gate
+from engine.errors import AudioError
+from engine.track import ACCEPTED, ERROR, REJECTED
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    track_id: str
+    output: Path  # absolute path of the processed MP3
+    fingerprint: Path  # absolute path of the fingerprint file
+
+
+@dataclass
+class Processed:
+    """What a worker learned about one file."""
+
+    job: Job
+    status: str
+    reason: str | None = None
+    message: str | None = None
+    source_format: str | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    source_duration_sec: float | None = None
+    duration_sec: float | None = None
+    trimmed: bool = False
+    quality_score: float | None = None
+    quality: dict[str, float] = field(default_factory=dict)
+    low_quality: bool = False
+    output_peak_dbfs: float | None = None
+
+
+def process(job: Job) -> Processed:
+    """Run the whole per-file pipeline; never raises for a bad file (the batch must go on)."""
+    try:
+        return _process(job)
+    except AudioError as exc:
+        return Processed(job, ERROR, exc.reason, str(exc), source_format(job.source))
+    except MemoryError:
+        return Processed(job, ERROR, "corrupt", f"{job.source.name}: too large to decode in memory")
+    except Exception as exc:  # a bug must not kill the batch; keep the evidence in the message
+        last = traceback.format_exception_only(exc)[-1].strip()
+        return Processed(job, ERROR, "internal_error", f"{job.source.name}: unexpected failure: {last}")
+
+
+def _process(job: Job) -> Processed:
+    decoded = decode(job.source)
+    report = analyze(decoded.samples, decoded.sample_rate)
+    result = Processed(
+        job,
+        ACCEPTED,
+        source_format=decoded.format,
+        sample_rate=decoded.sample_rate,
+        channels=decoded.channels,
+        source_duration_sec=round(decoded.duration_sec, 3),
+        quality_score=report.score,
+        quality=report.as_dict(),
+        low_quality=report.score < LOW_QUALITY_SCORE,
+    )
+    verdict = gate(report, decoded.duration_sec)
+    if not verdict.accepted:
+        result.status, result.reason, result.message = REJECTED, verdict.reason, f"{job.source.name}: {verdict.message}"
+        return result
+    audio = resample(to_stereo(decoded.samples), decoded.sample_rate)
+    del decoded
+    audio, result.trimmed = trim(audio, TARGET_RATE, MAX_DURATION_SEC)
+    result.duration_sec = round(audio.shape[0] / TARGET_RATE, 3)
+    fp.save(job.fingerprint, fp.fingerprint(audio, TARGET_RATE))
+    result.output_peak_dbfs = round(encode_normalized_mp3(audio, job.output), 3)
+    if result.trimmed:
+        result.message = f"{job.source.name}: trimmed from {result.source_duration_sec:.0f} s to {MAX_DURATION_SEC:.0f} s"
+    return result
