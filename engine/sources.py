@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.errors import SourcesError
-from engine.track import SourceRecord
+from engine.catalog import Catalog
+from engine.track import FLAG_MISSING_LICENSE, SourceRecord, Track
 
 # Accepted column/key names for each SourceRecord field (first one is canonical).
 _ALIASES: dict[str, tuple[str, ...]] = {
@@ -114,3 +115,23 @@ def _json_rows(path: Path, text: str) -> list[tuple[str, dict]]:
     if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
         raise SourcesError(f"{path.name}: expected a list of objects or an object keyed by file name")
     return [(f"{path.name} entry {i + 1}", row) for i, row in enumerate(data)]
+
+
+def edit_source(catalog: Catalog, ref: str, changes: dict[str, Any]) -> Track:
+    """Change some fields of one track's source record (None leaves a field alone); returns the track.
+
+    Keeps the ``missing_license`` flag in step with the license field.
+    """
+    track = catalog.find(ref)
+    given = {k: v for k, v in changes.items() if v is not None}
+    unknown = set(given) - set(_ALIASES) - {"file"}
+    if unknown:
+        raise SourcesError(f"unknown source field(s): {', '.join(sorted(unknown))}")
+    merged = {**track.source.__dict__, **given}
+    record = make_record(merged, f"track {track.id}")
+
+    def change(t: Track) -> None:
+        t.source = record
+        t.set_flag(FLAG_MISSING_LICENSE, not record.licensed)
+
+    return catalog.update(track.id, change)

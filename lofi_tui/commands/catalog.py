@@ -1,0 +1,119 @@
+"""Catalog queries and edits: ``lofi tracks``, ``lofi stats``, ``lofi split``, ``lofi source``."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from engine.catalog import Catalog
+from engine.sources import edit_source
+from engine.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
+from engine.stats import catalog_stats
+from engine.track import Track
+from lofi_tui.cli import main, workspace_of
+from lofi_tui.output import emit_json, stderr, stdout
+
+
+def _catalog(ctx: click.Context) -> Catalog:
+    return Catalog(workspace_of(ctx).catalog_path)
+
+
+def _fmt_duration(sec: float | None) -> str:
+    return f"{int(sec // 60)}:{int(sec % 60):02d}" if sec else "-"
+
+
+_SHORT_FLAGS = {"needs_review": "review", "missing_license": "no-license", "duplicate": "dup",
+                "low_quality": "low-q", "tempo_mismatch": "tempo?", "missing_lyrics": "no-lyrics"}
+
+
+def tracks_table(tracks: list[Track], title: str = "Tracks") -> Table:
+    """Compact enough for 80 columns: the id prefix is what other commands accept as TRACK."""
+    table = Table(title=title, pad_edge=False)
+    for col in ("id", "title", "len", "style", "score", "status", "split", "flags"):
+        wraps = col in ("title", "flags", "status")
+        table.add_column(col, overflow="fold", no_wrap=not wraps, min_width=14 if wraps else None)
+    for t in sorted(tracks, key=lambda t: (t.status, t.title.lower())):
+        status = t.reason or t.status
+        colour = {"accepted": "green", "rejected": "yellow", "error": "red"}.get(t.status, "")
+        table.add_row(t.id[:8], t.title, _fmt_duration(t.duration_sec), t.primary_style or "-",
+                      f"{t.quality_score:.0f}" if t.quality_score is not None else "-",
+                      f"[{colour}]{status}[/]", "val" if t.split == "validation" else t.split,
+                      " ".join(_SHORT_FLAGS.get(f, f) for f in t.flags))
+    return table
+
+
+@main.command("tracks")
+@click.option("--status", type=click.Choice(["accepted", "rejected", "error"]))
+@click.option("--style", help="Style id, e.g. CORE-01.")
+@click.option("--flag", help="Review flag, e.g. needs_review.")
+@click.option("--split", type=click.Choice(["train", "validation", "none"]))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def tracks_cmd(ctx: click.Context, status: str | None, style: str | None, flag: str | None, split: str | None,
+               as_json: bool) -> None:
+    """List catalog tracks, optionally filtered."""
+    tracks = _catalog(ctx).select(status=status, style=style, flag=flag, split=split)
+    if as_json:
+        emit_json({"tracks": [t.to_dict() for t in tracks]})
+    else:
+        stdout.print(tracks_table(tracks))
+
+
+@main.command("stats")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def stats_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Counts per status, category and style; underrepresented styles are marked."""
+    stats = catalog_stats(_catalog(ctx).all())
+    if as_json:
+        emit_json(stats)
+        return
+    stdout.print(f"{stats.total} tracks, {stats.total_duration_sec / 60:.1f} min accepted")
+    for name, counts in (("status", stats.by_status), ("category", stats.by_category), ("flag", stats.by_flag)):
+        stdout.print(f"by {name}: " + (", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"))
+    table = Table(title=f"Accepted tracks per style (mean {stats.mean_per_style})")
+    table.add_column("style")
+    table.add_column("tracks", justify="right")
+    table.add_column("")
+    for style, n in stats.by_style.items():
+        under = style in stats.underrepresented
+        table.add_row(style, str(n), "[yellow]underrepresented[/]" if under else "")
+    stdout.print(table)
+
+
+@main.command("split")
+@click.option("--ratio", type=click.FloatRange(0.0, 0.9), default=DEFAULT_RATIO, show_default=True)
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def split_cmd(ctx: click.Context, ratio: float, seed: int, as_json: bool) -> None:
+    """Assign train/validation splits to tracks that have none (existing splits never move)."""
+    report = assign_splits(_catalog(ctx), ratio=ratio, seed=seed)
+    if as_json:
+        emit_json({"assigned": report.assigned, "per_style": report.per_style, "totals": report.totals})
+        return
+    totals = report.totals
+    stderr.print(f"assigned {len(report.assigned)} tracks; now {totals['train']} train, "
+                 f"{totals['validation']} validation")
+
+
+@main.command("source")
+@click.argument("track")
+@click.option("--provider")
+@click.option("--license", "license_")
+@click.option("--cost")
+@click.option("--currency")
+@click.option("--acquired", help="Acquisition date, YYYY-MM-DD.")
+@click.option("--url")
+@click.option("--notes")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def source_cmd(ctx: click.Context, track: str, license_: str | None, as_json: bool, **fields: str | None) -> None:
+    """Edit where TRACK came from and its license (TRACK: id, id prefix, file name or title)."""
+    updated = edit_source(_catalog(ctx), track, {**fields, "license": license_})
+    if as_json:
+        emit_json(updated.to_dict())
+    else:
+        s = updated.source
+        stderr.print(f"{updated.id} {updated.title}: provider={s.provider} license={s.license} cost={s.cost} "
+                     f"{s.currency or ''} acquired={s.acquired}")
