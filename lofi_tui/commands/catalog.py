@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import click
+from rich import box
 from rich.table import Table
 
 from engine.catalog import Catalog
@@ -28,10 +29,10 @@ _SHORT_FLAGS = {"needs_review": "review", "missing_license": "no-license", "dupl
 
 def tracks_table(tracks: list[Track], title: str = "Tracks") -> Table:
     """Compact enough for 80 columns: the id prefix is what other commands accept as TRACK."""
-    table = Table(title=title, pad_edge=False)
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("id", "title", "len", "style", "score", "status", "split", "flags"):
         wraps = col in ("title", "flags", "status")
-        table.add_column(col, overflow="fold", no_wrap=not wraps, min_width=14 if wraps else None)
+        table.add_column(col, overflow="fold", no_wrap=not wraps, min_width=10 if wraps else None)
     for t in sorted(tracks, key=lambda t: (t.status, t.title.lower())):
         status = t.reason or t.status
         colour = {"accepted": "green", "rejected": "yellow", "error": "red"}.get(t.status, "")
