@@ -58,7 +58,7 @@ def lofi(seconds: float, sr: int = SR, seed: int = 0, bpm: float | None = None) 
             break
         seg_t = t[start:stop] - t[start]
         base = root * 2 ** (progression[i % 4] / 12)
-        env = np.minimum(1.0, seg_t / 0.05) * np.exp(-seg_t / (bar * 1.5))
+        env = np.minimum(1.0, seg_t / 0.05) * (0.5 + 0.5 * np.exp(-seg_t / bar))
         for j, interval in enumerate(qualities[i % 4]):
             f = base * 2 ** (interval / 12)
             detune = 1 + 0.002 * (j - 1.5)
@@ -66,6 +66,7 @@ def lofi(seconds: float, sr: int = SR, seed: int = 0, bpm: float | None = None) 
             pan = 0.3 + 0.4 * (j % 2)
             out[start:stop, 0] += 0.06 * env * wave * (1 - pan)
             out[start:stop, 1] += 0.06 * env * wave * pan
+        out[start:stop] += (0.12 * env * np.sin(2 * np.pi * base / 2 * seg_t))[:, None]  # bass
 
     beats = np.arange(0, seconds, beat / 2)
     for k, b in enumerate(beats):

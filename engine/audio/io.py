@@ -7,6 +7,7 @@ Decoding is strict: empty, truncated or non-audio files raise :class:`AudioError
 
 from __future__ import annotations
 
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,11 +72,18 @@ def decode(path: Path) -> Decoded:
     return Decoded(samples, rate, samples.shape[1], fmt)
 
 
+# libsndfile clamps a WAV's frame count to what is on disk, but logs the header's promise.
+_WAV_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+
+
 def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
         with sf.SoundFile(path) as fh:
             declared = fh.frames
             rate = fh.samplerate
+            short = _WAV_SHORT_DATA.search(fh.extra_info)
+            if short and int(short.group(2)) < int(short.group(1)):
+                declared = int(short.group(1)) * fh.frames // max(1, int(short.group(2)))
             samples = fh.read(dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
         raise AudioError(f"{path.name}: not decodable as {path.suffix.lstrip('.').upper()} ({_short(exc)})") from exc
