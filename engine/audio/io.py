@@ -7,10 +7,14 @@ Decoding is strict: empty, truncated or non-audio files raise :class:`AudioError
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import soundfile as sf
@@ -76,9 +80,24 @@ def decode(path: Path) -> Decoded:
 _WAV_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """libmpg123 prints resync notes straight to fd 2 for damaged MP3s; our message says it better."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
     try:
-        with sf.SoundFile(path) as fh:
+        with _native_stderr_silenced(), sf.SoundFile(path) as fh:
             declared = fh.frames
             rate = fh.samplerate
             short = _WAV_SHORT_DATA.search(fh.extra_info)

@@ -30,7 +30,8 @@ def demo_cmd(ctx: click.Context, sources_dir: Path | None) -> None:
         report = ingest(ws, [folder], jobs=os.cpu_count(), sources=sidecar_path(folder), progress=on_progress)
     catalog = Catalog(ws.catalog_path)
     assign_splits(catalog)
-    stdout.print(tracks_table(catalog.all(), title=f"Catalog of {ws.root}"))
+    stdout.print(tracks_table(catalog.all(), title="Demo catalog"))
+    stderr.print(f"workspace: {ws.root}")
     s = report.summary
     stderr.print(f"{s['accepted']} accepted, {s['rejected']} rejected, {s['error']} errors, "
                  f"{s['duplicates']} duplicates, {s['skipped']} skipped (a second run skips everything)")

@@ -1,0 +1,3 @@
+from lofi_tui.cli import main
+
+main()

@@ -1,0 +1,26 @@
+"""The README's first quick-start command runs the demo; it must keep working."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from engine.catalog import Catalog
+
+
+@pytest.mark.slow
+def test_demo_builds_a_workspace_showing_every_ingest_outcome(tmp_path):
+    ws = tmp_path / "demo"
+    proc = subprocess.run([sys.executable, "-m", "lofi_tui", "--workspace", str(ws), "demo"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"})
+    assert proc.returncode == 0, proc.stderr
+    tracks = Catalog(ws / "catalog.json").all()
+    reasons = {t.reason for t in tracks}
+    assert {"too_short", "excessive_clipping", "excessive_silence", "corrupt"} <= reasons
+    accepted = [t for t in tracks if t.status == "accepted"]
+    assert len(accepted) == 7
+    assert sum(t.duplicate_of is not None for t in accepted) == 1
+    assert sum("missing_license" not in t.flags for t in accepted) == 4
+    assert {t.split for t in accepted} <= {"train", "validation"}
+    assert "rainy window" in proc.stdout
