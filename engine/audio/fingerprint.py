@@ -21,6 +21,7 @@ import numpy as np
 import soxr
 
 from engine.atomic import atomic_write_bytes
+from engine.audio.quality import to_mono
 
 FP_RATE = 5512
 FRAME = 2048
@@ -50,8 +51,7 @@ _WINDOW = np.hanning(FRAME).astype(np.float32)
 
 def fingerprint(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     """uint32 sub-fingerprints, one per 23 ms frame, of float frames x channels audio."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
-    x = soxr.resample(mono.astype(np.float32), sample_rate, FP_RATE, quality="MQ").astype(np.float32)
+    x = soxr.resample(to_mono(samples).astype(np.float32), sample_rate, FP_RATE, quality="MQ").astype(np.float32)
     n_frames = 1 + (x.size - FRAME) // HOP if x.size >= FRAME else 0
     if n_frames < 2:
         return np.zeros(0, dtype=np.uint32)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import soxr
+from scipy import signal
 
 from engine.audio.io import write_audio
 from engine.errors import AudioError
@@ -16,6 +17,7 @@ TARGET_PEAK_DBFS = -1.0
 PEAK_TOLERANCE_DB = 0.2
 FADE_OUT_SEC = 2.0
 _MAX_ENCODE_PASSES = 3
+_LOWPASS_SOS = signal.butter(8, 20_000, fs=TARGET_RATE, output="sos")
 
 
 def to_stereo(samples: np.ndarray) -> np.ndarray:
@@ -52,12 +54,24 @@ def peak_dbfs(samples: np.ndarray) -> float:
     return float(20 * np.log10(max(float(np.max(np.abs(samples))), 1e-12)))
 
 
+def band_limit(samples: np.ndarray) -> np.ndarray:
+    """20 kHz low-pass: what LAME keeps at 320 kbps anyway, applied before we measure peaks.
+
+    Without it the encoder's own low-pass moves sharp peaks (vinyl crackle, transients) by up to
+    ±0.9 dB and the MP3 misses -1 dBFS; with it the first encode lands within about 0.1 dB.
+    A single forward pass is enough: its phase shift is confined to the top octave.
+    """
+    return signal.sosfilt(_LOWPASS_SOS, samples, axis=0).astype(np.float32)
+
+
 def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RATE) -> float:
     """Peak-normalise to -1 dBFS and encode 320 kbps CBR MP3 so that the *decoded* MP3 peaks at -1 dBFS.
 
-    MP3 coding overshoots peaks by a few tenths of a dB; we decode what we wrote, and re-encode with
-    the gain corrected when the result is off by more than 0.2 dB. Returns the decoded peak in dBFS.
+    The audio is band-limited first (see :func:`band_limit`), then we decode what we wrote and
+    re-encode with the gain corrected in the rare case it is still more than 0.2 dB off.
+    Returns the decoded peak in dBFS.
     """
+    samples = band_limit(samples)
     current = peak_dbfs(samples)
     if current <= -120:
         raise AudioError("audio is digital silence; nothing to normalise")

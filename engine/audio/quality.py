@@ -73,6 +73,13 @@ class GateVerdict:
     message: str | None
 
 
+def to_mono(samples: np.ndarray) -> np.ndarray:
+    """Channel average; summing columns is several times faster than ``mean(axis=1)`` on frames."""
+    if samples.ndim == 1:
+        return samples
+    return np.add.reduce([samples[:, c] for c in range(samples.shape[1])]) / np.float32(samples.shape[1])
+
+
 def _db(x: float) -> float:
     return float(20 * np.log10(max(x, 1e-12)))
 
@@ -85,10 +92,12 @@ def _ramp(value: float, zero_at: float, one_at: float) -> float:
 def analyze(samples: np.ndarray, sample_rate: int) -> QualityReport:
     """Measure a decoded source (float32 frames x channels) and score it."""
     mags = np.abs(samples)
-    clipping_share = float(np.mean(mags > CLIP_LEVEL))
-    silence_share = float(np.mean(mags < SILENCE_LEVEL))
+    size = max(1, mags.size)
+    clipping_share = np.count_nonzero(mags > CLIP_LEVEL) / size
+    silence_share = np.count_nonzero(mags < SILENCE_LEVEL) / size
     peak = float(mags.max()) if mags.size else 0.0
-    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if mags.size else 0.0
+    flat = mags.reshape(-1)
+    rms = float(np.sqrt(np.dot(flat, flat) / size))
     crest = _db(peak) - _db(rms)
     bandwidth = effective_bandwidth(samples, sample_rate)
 
@@ -108,7 +117,7 @@ def analyze(samples: np.ndarray, sample_rate: int) -> QualityReport:
 
 def effective_bandwidth(samples: np.ndarray, sample_rate: int) -> float:
     """Highest frequency (Hz) whose long-term power is within 70 dB of the strongest bin."""
-    mono = samples.mean(axis=1) if samples.ndim == 2 else samples
+    mono = to_mono(samples)
     n_frames = mono.size // _ANALYSIS_NFFT
     if n_frames == 0:
         return 0.0
