@@ -14,6 +14,7 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -37,6 +38,8 @@ from engine.track import (
 from engine.workspace import Workspace
 
 SKIPPED = "skipped"
+# Failures that say nothing about the file itself: a re-run processes such files again.
+RETRIED_REASONS = frozenset({"worker_died", "internal_error"})
 _ID_CHARS = 16
 
 
@@ -141,7 +144,7 @@ def ingest(
             track = _error_track(src, _path_id(src), error, records)
             catalog.put(track)
             record(_result(workspace, track))
-        elif track_id in known or track_id in seen_in_batch:
+        elif (track_id in known and known[track_id].reason not in RETRIED_REASONS) or track_id in seen_in_batch:
             existing = known.get(track_id)
             where = f"already in the catalog as {track_id}" if existing else "same content as an earlier file in this batch"
             record(IngestResult(str(src), SKIPPED, None, f"{src.name}: {where}", track_id,
@@ -183,7 +186,11 @@ def ingest(
 
 
 def _run_jobs(todo: list[Job], jobs: int, cancel: CancelToken) -> Iterator[Processed | None]:
-    """Yield processed files in input order; yields None (and stops) when cancelled."""
+    """Yield processed files in input order; yields None (and stops) when cancelled.
+
+    A worker that dies (killed, out of memory) costs only the file it was working on: that file
+    becomes an error result and the rest of the batch goes on in a fresh pool.
+    """
     if jobs == 1 or len(todo) <= 1:
         for job in todo:
             if cancel.cancelled:
@@ -193,26 +200,36 @@ def _run_jobs(todo: list[Job], jobs: int, cancel: CancelToken) -> Iterator[Proce
         return
     window = jobs * 2  # bounded in-flight work: memory stays a few tracks per worker
     ctx = multiprocessing.get_context("spawn")  # safe when called from a UI thread
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        pending: deque[Future[Processed]] = deque()
-        queue = iter(todo)
-        try:
-            for job in queue:
-                pending.append(pool.submit(process, job))
-                if len(pending) >= window:
-                    break
-            while pending:
-                if cancel.cancelled:
-                    yield None
-                    return
-                result = pending.popleft().result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.append(pool.submit(process, nxt))
-                yield result
-        finally:
-            for f in pending:
-                f.cancel()
+    remaining = deque(todo)
+    while remaining:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+            pending: deque[tuple[Job, Future[Processed]]] = deque()
+            try:
+                while remaining or pending:
+                    while remaining and len(pending) < window:
+                        job = remaining.popleft()
+                        pending.append((job, pool.submit(process, job)))
+                    if cancel.cancelled:
+                        yield None
+                        return
+                    job, future = pending.popleft()
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        remaining.extendleft(reversed([j for j, _ in pending]))
+                        pending.clear()
+                        yield _worker_died(job)
+                        break
+                    yield result
+            finally:
+                for _, f in pending:
+                    f.cancel()
+
+
+def _worker_died(job: Job) -> Processed:
+    return Processed(job, ERROR, "worker_died",
+                     f"{job.source.name}: the worker process died while processing it (killed or out of memory); "
+                     "the file was not ingested: run ingest again to retry it")
 
 
 def _load_index(workspace: Workspace, tracks: Iterable[Track]) -> fp.FingerprintIndex:

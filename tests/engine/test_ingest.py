@@ -213,3 +213,32 @@ def test_source_files_are_never_modified(workspace, tmp_path):
 def test_track_record_round_trips_through_json():
     t = Track(id="x", source_path="/a", title="a", source_format="mp3", status="accepted", styles=["CORE-02"])
     assert Track.from_dict(json.loads(json.dumps(t.to_dict()))) == t
+
+
+@pytest.mark.slow
+def test_a_killed_worker_costs_one_file_and_the_batch_goes_on(workspace, tmp_path):
+    import os
+    import signal
+    import threading
+
+    import psutil
+
+    for i in range(5):
+        lofi_file(tmp_path / "in" / f"k{i}.flac", 31, seed=40 + i)
+    killed = threading.Event()
+
+    def kill_a_worker(p):
+        if p.done >= 1 and not killed.is_set():
+            workers = [c for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())]
+            if workers:
+                os.kill(workers[0].pid, signal.SIGKILL)
+                killed.set()
+
+    report = ingest(workspace, [tmp_path / "in"], jobs=2, progress=kill_a_worker)
+    assert killed.is_set()
+    statuses = [r.status for r in report.results]
+    assert len(statuses) == 5 and statuses.count("accepted") >= 3
+    died = [r for r in report.results if r.reason == "worker_died"]
+    assert len(died) == 1 and "run ingest again" in died[0].message
+    again = ingest(workspace, [tmp_path / "in"], jobs=1)
+    assert sorted(r.status for r in again.results).count("accepted") == 1  # the lost file is retried
