@@ -45,6 +45,14 @@ class Rating:
 
 
 @dataclass
+class TagEdits:
+    """A user's per-track tag changes, re-applied every time the prompt is regenerated."""
+
+    add: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Track:
     id: str
     source_path: str
@@ -70,6 +78,16 @@ class Track:
     source: SourceRecord = field(default_factory=SourceRecord)
     ingested_at: str | None = None
     trimmed: bool = False
+    # Musical conditioning ACE-Step 1.5 takes, estimated from the audio at ingest.
+    bpm: float | None = None
+    key: str | None = None
+    time_signature: str | None = None
+    language: str | None = None  # vocal language, e.g. "en", "ja"
+    # Labelling: None means "decide from the primary style" (vocal styles need lyrics).
+    instrumental: bool | None = None
+    lyrics: str | None = None  # normalised lyrics of a vocal track
+    tag_edits: TagEdits = field(default_factory=lambda: TagEdits())
+    prompt: str | None = None  # the prompt last written to {id}_prompt.txt
 
     @property
     def primary_style(self) -> str | None:
@@ -93,4 +111,5 @@ class Track:
         values = {k: v for k, v in data.items() if k in known}
         values["source"] = SourceRecord(**(data.get("source") or {}))
         values["ratings"] = [Rating(**r) for r in data.get("ratings") or []]
+        values["tag_edits"] = TagEdits(**(data.get("tag_edits") or {}))
         return cls(**values)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from engine.audio import fingerprint as fp
 from engine.audio.io import decode, source_format
+from engine.audio.musical import MusicalInfo, estimate_musical
 from engine.audio.process import TARGET_RATE, encode_normalized_mp3, resample, to_stereo, trim
 from engine.audio.quality import LOW_QUALITY_SCORE, MAX_DURATION_SEC, analyze, gate
 from engine.errors import AudioError
@@ -44,6 +45,7 @@ class Processed:
     quality: dict[str, float] = field(default_factory=dict)
     low_quality: bool = False
     output_peak_dbfs: float | None = None
+    musical: MusicalInfo | None = None
 
 
 def process(job: Job) -> Processed:
@@ -82,6 +84,7 @@ def _process(job: Job) -> Processed:
     audio, result.trimmed = trim(audio, TARGET_RATE, MAX_DURATION_SEC)
     result.duration_sec = round(audio.shape[0] / TARGET_RATE, 3)
     fp.save(job.fingerprint, fp.fingerprint(audio, TARGET_RATE))
+    result.musical = estimate_musical(audio, TARGET_RATE)
     result.output_peak_dbfs = round(encode_normalized_mp3(audio, job.output), 3)
     if result.trimmed:
         result.message = f"{job.source.name}: trimmed from {result.source_duration_sec:.0f} s to {MAX_DURATION_SEC:.0f} s"

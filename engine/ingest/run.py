@@ -23,8 +23,10 @@ from engine.audio import fingerprint as fp
 from engine.catalog import Catalog
 from engine.categories import DEFAULT_STYLE, category_for_style
 from engine.ingest.pipeline import Job, Processed, process
+from engine.labelling import refresh_files
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.sources import load_sources
+from engine.styles import load_styles
 from engine.track import (
     ACCEPTED,
     ERROR,
@@ -115,6 +117,7 @@ def ingest(
 ) -> IngestReport:
     """Ingest every file under ``paths`` into the workspace; see the module docstring."""
     cancel = cancel or CancelToken()
+    taxonomy = load_styles()  # fail before any work if styles.toml is broken
     records = load_sources(sources) if sources else {}
     catalog = Catalog(workspace.catalog_path)
     files = [p.resolve() if p.exists() else p for p in discover(paths)]
@@ -175,6 +178,8 @@ def ingest(
                     f"fingerprint bit error rate {match.ber:.2f}, offset {match.offset_sec:+.1f} s"
                 )
             index.add(track.id, fp.load(done.job.fingerprint))
+        if track.status == ACCEPTED:
+            refresh_files(workspace, track, taxonomy)
         with catalog.transaction():
             old = stale.get(str(done.job.source))
             if old is not None and old != track.id:
@@ -295,6 +300,8 @@ def _track_from(done: Processed, workspace: Workspace, source: SourceRecord | No
         track.category = category_for_style(DEFAULT_STYLE)
         track.set_flag(FLAG_NEEDS_REVIEW)
         track.set_flag(FLAG_LOW_QUALITY, done.low_quality)
+        if done.musical is not None:
+            track.bpm, track.key, track.time_signature = done.musical.bpm, done.musical.key, done.musical.time_signature
     return track
 
 
