@@ -110,7 +110,7 @@ class Catalog:
         return len(self._table)
 
     def find(self, ref: str) -> Track:
-        """Resolve a user's reference: full id, unique id prefix, source file name or title."""
+        """Resolve a user's reference: full id, unique id prefix, source file name, title, or part of a title."""
         exact = self.get(ref)
         if exact:
             return exact
@@ -118,6 +118,9 @@ class Catalog:
         matches = [t for t in tracks if t.id.startswith(ref)] if len(ref) >= 4 else []
         if not matches:
             matches = [t for t in tracks if Path(t.source_path).name == ref or t.title == ref]
+        if not matches:
+            needle = ref.lower()
+            matches = [t for t in tracks if needle in t.title.lower()]
         if len(matches) == 1:
             return matches[0]
         if not matches:

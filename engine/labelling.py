@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.atomic import atomic_write_text, fsync_dir
+from engine.audio.io import decode
+from engine.audio.musical import estimate_musical
 from engine.catalog import Catalog
 from engine.categories import CATEGORIES
 from engine.errors import LofiError
@@ -198,6 +200,10 @@ def regenerate_all(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, progress
     for i, track in enumerate(tracks):
         if cancel is not None:
             cancel.raise_if_cancelled()
+        if track.bpm is None:  # tracks ingested before tempo/key estimation existed
+            decoded = decode(ws.resolve(track.output))
+            info = estimate_musical(decoded.samples, decoded.sample_rate)
+            track.bpm, track.key, track.time_signature = info.bpm, info.key, info.time_signature
         changes.append(save_labelled(ws, catalog, taxonomy, track))
         progress(Progress(i + 1, len(tracks), track.title))
     return changes

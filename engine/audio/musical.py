@@ -41,7 +41,7 @@ def estimate_musical(samples: np.ndarray, sample_rate: int) -> MusicalInfo:
     y = soxr.resample(mono.astype(np.float32), sample_rate, ANALYSIS_RATE)
     onset = librosa.onset.onset_strength(y=y, sr=ANALYSIS_RATE, hop_length=_HOP)
     bpm = float(librosa.feature.tempo(onset_envelope=onset, sr=ANALYSIS_RATE, hop_length=_HOP, start_bpm=90)[0])
-    chroma = librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, hop_length=2048).mean(axis=1)
+    chroma = librosa.feature.chroma_stft(y=y, sr=ANALYSIS_RATE, hop_length=2048, tuning=0.0).mean(axis=1)
     return MusicalInfo(round(bpm, 1), estimate_key(chroma))
 
 
