@@ -147,6 +147,9 @@ def save_labelled(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, track: Tr
     Also how an undo restores an earlier snapshot of a track.
     """
     with catalog.transaction():
+        stored = catalog.get(track.id)
+        if stored is not None and stored.output:
+            track.output = stored.output  # a snapshot may name a directory the files have left since
         category = taxonomy.category(track.styles[0]) if track.styles else "core"
         moved = None
         if ws.resolve(track.output).parent != ws.category_dir(category):

@@ -10,6 +10,7 @@ from engine.catalog import Catalog
 from engine.sources import edit_source
 from engine.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
 from engine.stats import catalog_stats
+from engine.styles import load_styles
 from engine.track import Track
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, stderr, stdout
@@ -65,7 +66,7 @@ def tracks_cmd(ctx: click.Context, status: str | None, style: str | None, flag: 
 @click.pass_context
 def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     """Counts per status, category and style; underrepresented styles are marked."""
-    stats = catalog_stats(_catalog(ctx).all())
+    stats = catalog_stats(_catalog(ctx).all(), load_styles().ids)
     if as_json:
         emit_json(stats)
         return

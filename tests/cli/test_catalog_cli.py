@@ -52,7 +52,8 @@ def test_ingest_json_is_one_document_with_results_and_summary(tmp_path, sources)
     assert edited["source"]["license"] == "owned" and "missing_license" not in edited["flags"]
 
     stats = json.loads(lofi(tmp_path / "ws", "stats", "--json").stdout)
-    assert stats["by_status"] == {"accepted": 2, "error": 1} and stats["by_style"] == {"CORE-01": 2}
+    assert stats["by_status"] == {"accepted": 2, "error": 1} and stats["by_style"]["CORE-01"] == 2
+    assert len(stats["by_style"]) == 38 and "VOCAL-05" in stats["underrepresented"]
 
     split = json.loads(lofi(tmp_path / "ws", "split", "--json").stdout)
     assert split["totals"] == {"train": 2, "validation": 0}
