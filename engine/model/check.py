@@ -1,0 +1,176 @@
+"""Validate a local ACE-Step 1.5 checkpoint in diffusers format before any work starts.
+
+Every problem is reported with the path, what is missing or broken, and the remedy, because the
+alternative (a stack trace from deep inside ``from_pretrained`` minutes into a run) helps nobody.
+Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import LofiError
+from engine.model.tiny import is_tiny
+
+COMPONENTS = ("vae", "text_encoder", "tokenizer", "transformer", "condition_encoder", "scheduler")
+WEIGHTED = ("vae", "text_encoder", "transformer", "condition_encoder")
+REMEDY = (
+    "get the diffusers-format release with `hf download ACE-Step/acestep-v15-turbo-diffusers --local-dir DIR` "
+    "(or the -sft / -base variant), or build an offline test model with `lofi model init-tiny DIR`. "
+    "Expected layout: model_index.json, vae/, text_encoder/, tokenizer/, transformer/, condition_encoder/, scheduler/"
+)
+_DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+class BaseModelError(LofiError):
+    """The base model directory is missing, incomplete or unusable on this device."""
+
+
+@dataclass(frozen=True)
+class ComponentInfo:
+    name: str
+    class_name: str
+    parameters: int
+    dtype: str | None
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    path: Path
+    tiny: bool
+    components: list[ComponentInfo] = field(default_factory=list)
+    transformer_config: dict = field(default_factory=dict)
+
+    @property
+    def total_parameters(self) -> int:
+        return sum(c.parameters for c in self.components)
+
+
+def _fail(path: Path, problem: str) -> BaseModelError:
+    return BaseModelError(f"base model {path}: {problem}; {REMEDY}")
+
+
+def _read_json(path: Path, root: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _fail(root, f"missing {path.relative_to(root)}") from None
+    except json.JSONDecodeError as exc:
+        raise _fail(root, f"{path.relative_to(root)} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
+
+
+def safetensors_header(path: Path) -> dict:
+    """The JSON header of a safetensors file (tensor names, dtypes, shapes) without loading tensors."""
+    with open(path, "rb") as fh:
+        raw = fh.read(8)
+        if len(raw) != 8:
+            raise ValueError("file shorter than a safetensors header")
+        (size,) = struct.unpack("<Q", raw)
+        if size > 100_000_000:
+            raise ValueError("implausible header size")
+        header = json.loads(fh.read(size))
+    header.pop("__metadata__", None)
+    return header
+
+
+def _weights(component_dir: Path, root: Path) -> list[Path]:
+    files = sorted(component_dir.glob("*.safetensors"))
+    if files:
+        return files
+    if list(component_dir.glob("*.bin")):
+        raise _fail(root, f"{component_dir.name}/ has only .bin (pickle) weights; we load safetensors only: "
+                          "convert them or use the official diffusers-format release")
+    raise _fail(root, f"{component_dir.name}/ has no *.safetensors weights file")
+
+
+def _count(files: list[Path], root: Path) -> tuple[int, str | None]:
+    total, dtypes = 0, set()
+    for f in files:
+        try:
+            header = safetensors_header(f)
+        except (OSError, ValueError) as exc:
+            raise _fail(root, f"{f.relative_to(root)} is not a readable safetensors file ({exc})") from None
+        for tensor in header.values():
+            n = 1
+            for dim in tensor["shape"]:
+                n *= dim
+            total += n
+            dtypes.add(tensor["dtype"])
+    return total, ",".join(sorted(dtypes)) or None
+
+
+def check_base_model(path: Path | str) -> ModelSummary:
+    """Validate the layout, configs, weights and tokenizer; return a summary or raise BaseModelError."""
+    root = Path(path).expanduser().resolve()
+    if not root.is_dir():
+        raise _fail(root, "directory does not exist")
+    index = _read_json(root / "model_index.json", root)
+    if index.get("_class_name") != "AceStepPipeline":
+        raise _fail(root, f"model_index.json describes {index.get('_class_name')!r}, not an AceStepPipeline")
+    infos = []
+    transformer_config: dict = {}
+    for name in COMPONENTS:
+        if name not in index:
+            raise _fail(root, f"model_index.json lists no {name!r} component")
+        cdir = root / name
+        if not cdir.is_dir():
+            raise _fail(root, f"missing component directory {name}/")
+        class_name = str(index[name][1]) if isinstance(index[name], list) else "?"
+        if name == "tokenizer":
+            if not (cdir / "tokenizer.json").exists():
+                raise _fail(root, "tokenizer/ has no tokenizer.json")
+            infos.append(ComponentInfo(name, class_name, 0, None))
+            continue
+        config_name = "scheduler_config.json" if name == "scheduler" else "config.json"
+        config = _read_json(cdir / config_name, root)
+        if name == "transformer":
+            transformer_config = config
+        if name in WEIGHTED:
+            params, dtype = _count(_weights(cdir, root), root)
+            infos.append(ComponentInfo(name, class_name, params, dtype))
+        else:
+            infos.append(ComponentInfo(name, class_name, 0, None))
+    return ModelSummary(root, is_tiny(root), infos, transformer_config)
+
+
+def check_precision(precision: str, device: str) -> None:
+    """bf16 training needs hardware support; say so before the run starts rather than mid-step."""
+    import torch
+
+    if precision == "bf16" and device.startswith("cuda") and not torch.cuda.is_bf16_supported():
+        raise BaseModelError("this GPU does not support bf16; train with --precision fp32")
+
+
+def lora_parameters(summary: ModelSummary, rank: int, targets: tuple[str, ...]) -> int:
+    """LoRA parameter count for ``rank`` on the DiT linears whose names end with one of ``targets``."""
+    total = 0
+    for f in sorted((summary.path / "transformer").glob("*.safetensors")):
+        for name, tensor in safetensors_header(f).items():
+            module = name.rsplit(".", 1)[0]
+            if name.endswith(".weight") and len(tensor["shape"]) == 2 and any(module.endswith(t) for t in targets):
+                out_features, in_features = tensor["shape"]
+                total += rank * (in_features + out_features)
+    return total
+
+
+def training_memory_gb(summary: ModelSummary, rank: int, targets: tuple[str, ...], precision: str,
+                       crop_sec: float = 30.0, batch_size: int = 1, checkpointing: bool = True) -> float:
+    """Rough peak memory: frozen DiT weights + LoRA weights/grads/Adam state + activations.
+
+    Activations are estimated per layer as ~34 hidden-size values per token (attention + MLP) at
+    the working precision; gradient checkpointing keeps one layer's worth plus the layer inputs.
+    """
+    weight_bytes = 2 if precision == "bf16" else 4
+    dit = next((c.parameters for c in summary.components if c.name == "transformer"), 0)
+    lora = lora_parameters(summary, rank, targets)
+    cfg = summary.transformer_config
+    hidden = cfg.get("hidden_size", 2048)
+    layers = cfg.get("num_hidden_layers", 24)
+    tokens = crop_sec * 25 / cfg.get("patch_size", 2) * batch_size
+    per_layer = 34 * tokens * hidden * weight_bytes
+    activations = per_layer * (1 + 2 * layers / 34) if checkpointing else per_layer * layers
+    total = dit * weight_bytes + lora * 16 + activations
+    return round(total / 1024**3, 2)

@@ -1,0 +1,96 @@
+"""Encode each training track once per base model: VAE latents and the packed conditioning.
+
+A cache entry is keyed by the audio hash, the prompt/lyrics/metadata text, the crop length (the
+text template states a duration) and the model identity, so editing one track's tags re-encodes
+that track only. Training steps never decode or encode audio; they crop the cached latents.
+
+Stored per track (safetensors): ``latents`` [T, D] (the VAE posterior mean at 25 Hz) and
+``encoder_hidden_states`` [L, H] (text, lyrics and timbre packed by the frozen condition encoder;
+timbre from the model's silence latent, as ACE-Step does for text-to-music).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from engine.atomic import atomic_path
+from engine.audio.io import decode
+from engine.audio.process import resample, to_stereo
+from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
+from engine.training.data import TrainItem
+
+
+@dataclass(frozen=True)
+class CachedItem:
+    item: TrainItem
+    path: Path
+
+
+def cache_key(item: TrainItem, model_id: str, crop_sec: float) -> str:
+    parts = [model_id, item.sha256, item.prompt, item.lyrics, str(item.bpm), str(item.key), str(item.time_signature),
+             item.language, f"{crop_sec:g}"]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def silence_context(pipe, frames: int, dtype: torch.dtype) -> torch.Tensor:
+    """Context latents for text-to-music: the silence latent (tiled) and an all-ones chunk mask."""
+    silence = pipe.condition_encoder.silence_latent.to(dtype=dtype)
+    if silence.shape[1] < frames:
+        silence = silence.repeat(1, math.ceil(frames / silence.shape[1]), 1)
+    silence = silence[:, :frames, :]
+    return torch.cat([silence, torch.ones_like(silence)], dim=-1)
+
+
+@torch.no_grad()
+def encode_item(pipe, item: TrainItem, crop_sec: float) -> dict[str, torch.Tensor]:
+    device = pipe.transformer.device
+    dtype = pipe.transformer.dtype
+    decoded = decode(Path(item.audio))
+    rate = int(pipe.sample_rate)
+    audio = resample(to_stereo(decoded.samples), decoded.sample_rate, rate)
+    wave = torch.from_numpy(audio.T.copy()).unsqueeze(0).to(device=device, dtype=pipe.vae.dtype)
+    latents = pipe.vae.encode(wave).latent_dist.mean[0].transpose(0, 1).float()  # [T, D]
+    duration = min(crop_sec, audio.shape[0] / rate)
+    text, text_mask, lyric, lyric_mask = pipe.encode_prompt(
+        prompt=item.prompt, lyrics=item.lyrics, device=device, vocal_language=item.language,
+        audio_duration=duration, bpm=item.bpm, keyscale=item.key,
+        timesignature=(item.time_signature or "").split("/")[0] or None,
+    )
+    timbre_frames = math.ceil(30 * pipe.latents_per_second)
+    refer = pipe.condition_encoder.silence_latent[:, :timbre_frames, :].to(device=device, dtype=dtype)
+    hidden, _ = pipe.condition_encoder(
+        text_hidden_states=text.to(dtype), text_attention_mask=text_mask,
+        lyric_hidden_states=lyric.to(dtype), lyric_attention_mask=lyric_mask,
+        refer_audio_acoustic_hidden_states_packed=refer,
+        refer_audio_order_mask=torch.zeros(1, device=device, dtype=torch.long),
+    )
+    return {"latents": latents.contiguous().cpu(), "encoder_hidden_states": hidden[0].float().contiguous().cpu()}
+
+
+def prepare(pipe, items: list[TrainItem], cache_dir: Path, model_id: str, crop_sec: float,
+            progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> list[CachedItem]:
+    """Make sure every item is encoded; reuse what is cached. Returns the cache entries in item order."""
+    folder = Path(cache_dir) / model_id
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for i, item in enumerate(items):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        path = folder / f"{cache_key(item, model_id, crop_sec)}.safetensors"
+        if not path.exists():
+            tensors = encode_item(pipe, item, crop_sec)
+            with atomic_path(path, suffix=".safetensors") as tmp:
+                save_file(tensors, str(tmp), metadata={"track": item.id})
+        out.append(CachedItem(item, path))
+        progress(Progress(i + 1, len(items), item.id))
+    return out
+
+
+def load_cached(entry: CachedItem) -> dict[str, torch.Tensor]:
+    return load_file(str(entry.path))

@@ -1,0 +1,124 @@
+"""Checkpoints: ``runs/<run>/checkpoints/step-<N>/``, written atomically and verified by checksum.
+
+Each holds ``pytorch_lora_weights.safetensors`` (diffusers LoRA format, with the adapter config as
+metadata so ``AceStepPipeline.load_lora_weights(dir, weight_name=...)`` reproduces the trained
+rsLoRA scaling), ``training_state.pt`` (optimizer, LR schedule, step, learning-rate factor;
+loaded with ``weights_only=True``) and ``checksums.json``. A checkpoint directory is assembled
+under a temporary name and renamed into place, so a kill leaves either nothing or a whole one;
+one whose checksums do not match is skipped with a warning.
+
+Retention keeps the last K checkpoints plus the best ones. "Best" is read from
+``runs/<run>/eval/best.json`` (``{"step": N}``), which checkpoint evaluation writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+
+from engine.atomic import atomic_write_json, fsync_dir
+
+LORA_FILE = "pytorch_lora_weights.safetensors"
+STATE_FILE = "training_state.pt"
+CHECKSUMS = "checksums.json"
+
+
+def checkpoint_dir(run_dir: Path, step: int) -> Path:
+    return Path(run_dir) / "checkpoints" / f"step-{step}"
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: dict) -> Path:
+    from diffusers import AceStepPipeline
+    from peft.utils import get_peft_model_state_dict
+
+    final = checkpoint_dir(run_dir, step)
+    tmp = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    metadata = lora_config.to_dict()
+    metadata["target_modules"] = sorted(metadata.get("target_modules") or [])
+    AceStepPipeline.save_lora_weights(
+        tmp,
+        transformer_lora_layers=get_peft_model_state_dict(transformer),
+        transformer_lora_adapter_metadata=metadata,
+        weight_name=LORA_FILE,
+        safe_serialization=True,
+    )
+    torch.save(state, tmp / STATE_FILE)
+    sums = {name: _sha256(tmp / name) for name in (LORA_FILE, STATE_FILE)}
+    atomic_write_json(tmp / CHECKSUMS, sums)
+    for name in (LORA_FILE, STATE_FILE):
+        with open(tmp / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    fsync_dir(final.parent)
+    return final
+
+
+def is_valid(path: Path) -> bool:
+    try:
+        sums = json.loads((path / CHECKSUMS).read_text())
+        return all(_sha256(path / name) == digest for name, digest in sums.items()) and len(sums) == 2
+    except (OSError, ValueError):
+        return False
+
+
+def list_checkpoints(run_dir: Path, warn=lambda _m: None) -> list[int]:
+    """Steps of the valid checkpoints, ascending; corrupt or partial ones are reported and skipped."""
+    root = Path(run_dir) / "checkpoints"
+    steps = []
+    for path in sorted(root.glob("step-*")) if root.exists() else []:
+        try:
+            step = int(path.name.split("-", 1)[1])
+        except ValueError:
+            continue
+        if is_valid(path):
+            steps.append(step)
+        else:
+            warn(f"checkpoint {path.name} is corrupt or incomplete (checksum mismatch); skipping it")
+    return sorted(steps)
+
+
+def load_lora_into(transformer, path: Path) -> None:
+    """Put a checkpoint's LoRA weights into a transformer that already has the adapter."""
+    from peft.utils import set_peft_model_state_dict
+
+    raw = load_file(str(Path(path) / LORA_FILE))
+    state = {k.removeprefix("transformer."): v for k, v in raw.items()}
+    result = set_peft_model_state_dict(transformer, state, adapter_name="default")
+    if getattr(result, "unexpected_keys", None):
+        raise RuntimeError(f"checkpoint {path} has LoRA weights this model does not expect: {result.unexpected_keys[:3]}")
+
+
+def load_state(path: Path) -> dict:
+    return torch.load(Path(path) / STATE_FILE, weights_only=True)
+
+
+def best_checkpoints(run_dir: Path) -> set[int]:
+    """Steps marked best by evaluation (``eval/best.json``); empty until a run has been evaluated."""
+    try:
+        return {int(json.loads((Path(run_dir) / "eval" / "best.json").read_text())["step"])}
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
+
+
+def apply_retention(run_dir: Path, keep_last: int) -> list[int]:
+    """Delete checkpoints that are neither among the last ``keep_last`` nor best; returns the deleted steps."""
+    steps = list_checkpoints(run_dir)
+    keep = set(steps[-keep_last:]) | best_checkpoints(run_dir)
+    deleted = [s for s in steps if s not in keep]
+    for step in deleted:
+        shutil.rmtree(checkpoint_dir(run_dir, step), ignore_errors=True)
+    return deleted

@@ -1,0 +1,293 @@
+"""The training loop, run in its own process by :mod:`engine.training.worker`.
+
+Every random choice of a step (which track, which crop, noise, timestep, condition dropout) comes
+from a generator seeded by (seed, step, micro-batch), so a run resumed from a checkpoint replays
+exactly the steps an uninterrupted run would have taken: on a CPU the losses match bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import time
+from collections import deque
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable
+
+import torch
+
+from engine.atomic import atomic_write_json
+from engine.errors import LofiError
+from engine.model.check import check_base_model, check_precision
+from engine.model.load import load_pipeline, model_identity
+from engine.training import checkpoints as ckpt
+from engine.training.cache import CachedItem, load_cached, prepare, silence_context
+from engine.training.config import TrainConfig
+from engine.training.data import folder_items, workspace_items
+from engine.training.events import MetricsWriter
+from engine.training.objective import flow_matching_loss, timestep_table
+from engine.training.samples import write_samples
+from engine.workspace import Workspace
+
+STOP_FILE = "STOP"
+NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"  # test hook: comma-separated steps whose loss becomes NaN once
+_SPIKE_WARMUP = 20
+
+
+class TrainingError(LofiError):
+    """Training stopped for a reason the user must act on (out of memory, divergence)."""
+
+
+class Diverged(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _oom_message(config: TrainConfig) -> str:
+    remedies = [
+        ("gradient checkpointing (--gradient-checkpointing)", config.gradient_checkpointing),
+        (f"a lower --rank (now {config.rank})", False),
+        (f"shorter crops (--crop-sec, now {config.crop_sec:g})", False),
+        ("bf16 (--precision bf16)", config.precision == "bf16"),
+    ]
+    todo = [r for r, on in remedies if not on]
+    done = [r for r, on in remedies if on]
+    return ("out of memory during training; try " + ", ".join(todo)
+            + (f" (already on: {', '.join(done)})" if done else ""))
+
+
+class Trainer:
+    def __init__(self, run_dir: Path, log: Callable[[str], None] = print) -> None:
+        self.run_dir = Path(run_dir)
+        self.config = TrainConfig.load(self.run_dir)
+        self.config.validate()
+        self.log = log
+        self.stop_requested = False
+        self.metrics = MetricsWriter(self.run_dir / "metrics.jsonl")
+        self.lr_factor = 1.0
+        self.rollbacks = 0
+        self._injected: set[int] = set()
+        self._nan_steps = {int(s) for s in os.environ.get(NAN_ENV, "").split(",") if s.strip()}
+        self._recent: deque[float] = deque(maxlen=50)
+
+    # -- set-up ---------------------------------------------------------------------------
+
+    def _setup(self) -> None:
+        cfg = self.config
+        check_base_model(cfg.base_model)
+        self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        check_precision(cfg.precision, self.device)
+        from accelerate import Accelerator
+        from peft import LoraConfig
+
+        self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no")
+        self.device = str(self.accelerator.device)
+        self.pipe = load_pipeline(cfg.base_model, "fp32", self.device)
+        if cfg.dataset:
+            items = folder_items(Path(cfg.dataset), self.log)
+        else:
+            items = workspace_items(Workspace.open(cfg.workspace, create=False), cfg.require_license, self.log)
+        atomic_write_json(self.run_dir / "tracks.json", [{"id": i.id, "sha256": i.sha256, "audio": i.audio}
+                                                         for i in items])
+        cache_root = (Path(cfg.workspace) / "cache" / "latents") if cfg.workspace else self.run_dir / "cache"
+        self.items: list[CachedItem] = prepare(self.pipe, items, cache_root, model_identity(cfg.base_model),
+                                               cfg.crop_sec)
+        self.tensors = [load_cached(c) for c in self.items]
+
+        transformer = self.pipe.transformer
+        transformer.requires_grad_(False)
+        self.lora_config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.rslora,
+                                      target_modules=list(cfg.target_modules), init_lora_weights=True)
+        transformer.add_adapter(self.lora_config)
+        if cfg.gradient_checkpointing:
+            transformer.enable_gradient_checkpointing()
+        params = [p for p in transformer.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=1e-2)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_lambda)
+        self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(
+            transformer, self.optimizer, self.scheduler)
+        self.null = self.pipe.condition_encoder.null_condition_emb.detach().to(self.device)
+        self.t_table = timestep_table(cfg.timestep_shift)
+        self.crop = max(2, round(cfg.crop_sec * self.pipe.latents_per_second))
+
+    def _lr_lambda(self, step: int) -> float:
+        cfg = self.config
+        warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
+        if cfg.schedule == "constant":
+            return self.lr_factor * warm
+        progress = min(1.0, step / max(1, cfg.max_steps))
+        return self.lr_factor * warm * 0.5 * (1 + math.cos(math.pi * progress))
+
+    # -- one step -------------------------------------------------------------------------
+
+    def _micro_batch(self, step: int, micro: int, per_step: int) -> tuple[torch.Tensor, ...]:
+        cfg = self.config
+        gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1009 + micro)
+        k = (step - 1) * per_step + micro
+        n = len(self.tensors)
+        order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 7919 + k // n))
+        data = self.tensors[int(order[k % n])]
+        latents = data["latents"]
+        frames = min(self.crop, latents.shape[0])
+        start = int(torch.randint(0, latents.shape[0] - frames + 1, (1,), generator=gen))
+        x0 = latents[start : start + frames].unsqueeze(0)
+        hidden = data["encoder_hidden_states"].unsqueeze(0)
+        if float(torch.rand(1, generator=gen)) < cfg.cfg_dropout:
+            hidden = self.null.cpu().expand(1, hidden.shape[1], -1)
+        t = self.t_table[torch.randint(0, len(self.t_table), (1,), generator=gen)]
+        noise = torch.randn(x0.shape, generator=gen)
+        context = silence_context(self.pipe, frames, torch.float32).cpu()
+        return tuple(x.to(self.device) for x in (x0, hidden, context, t, noise))
+
+    def _train_step(self, step: int) -> dict:
+        cfg = self.config
+        per_step = cfg.batch_size * cfg.grad_accum
+        started = time.perf_counter()
+        total = 0.0
+        for micro in range(per_step):
+            x0, hidden, context, t, noise = self._micro_batch(step, micro, per_step)
+            with self.accelerator.autocast():
+                loss = flow_matching_loss(self.transformer, x0, hidden, context, t, noise) / per_step
+            if step in self._nan_steps and step not in self._injected:
+                self._injected.add(step)
+                loss = loss * float("nan")
+            self.accelerator.backward(loss)
+            total += float(loss.detach())
+        grad_norm = float(self.accelerator.clip_grad_norm_(
+            [p for p in self.transformer.parameters() if p.requires_grad], cfg.grad_clip))
+        if not math.isfinite(total):
+            raise Diverged(f"loss is {total} at step {step}")
+        if not math.isfinite(grad_norm):
+            raise Diverged(f"gradient norm is {grad_norm} at step {step}")
+        if len(self._recent) >= _SPIKE_WARMUP and total > cfg.spike_factor * (sum(self._recent) / len(self._recent)):
+            raise Diverged(f"loss {total:.4g} at step {step} is over {cfg.spike_factor:g}x its running average")
+        lr = self.optimizer.param_groups[0]["lr"]
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self._recent.append(total)
+        elapsed = time.perf_counter() - started
+        return {"step": step, "loss": total, "lr": lr, "grad_norm": grad_norm, "step_time": elapsed,
+                "samples_per_sec": per_step / elapsed, "memory_mb": self._memory_mb()}
+
+    def _memory_mb(self) -> float:
+        if self.device.startswith("cuda"):
+            return round(torch.cuda.max_memory_allocated() / 2**20, 1)
+        import psutil
+
+        return round(psutil.Process().memory_info().rss / 2**20, 1)
+
+    # -- checkpoints ----------------------------------------------------------------------
+
+    def _state(self, step: int) -> dict:
+        return {"step": step, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
+                "lr_factor": self.lr_factor, "rollbacks": self.rollbacks, "config": asdict(self.config)}
+
+    def _save(self, step: int) -> None:
+        model = self.accelerator.unwrap_model(self.transformer)
+        path = ckpt.save_checkpoint(self.run_dir, step, model, self.lora_config, self._state(step))
+        deleted = ckpt.apply_retention(self.run_dir, max(1, self.config.keep_last))
+        self.metrics.event("checkpoint_saved", step, path=str(path.relative_to(self.run_dir)), deleted=deleted)
+
+    def _restore(self, step: int) -> None:
+        path = ckpt.checkpoint_dir(self.run_dir, step)
+        ckpt.load_lora_into(self.accelerator.unwrap_model(self.transformer), path)
+        state = ckpt.load_state(path)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        self.lr_factor = float(state.get("lr_factor", 1.0))
+        self.rollbacks = int(state.get("rollbacks", 0))
+        self._recent.clear()
+
+    def _rollback(self, step: int, reason: str) -> int:
+        self.metrics.event("divergence", step, reason=reason)
+        good = [s for s in ckpt.list_checkpoints(self.run_dir, self.log) if s < step]
+        if self.rollbacks >= self.config.max_rollbacks or not good:
+            self.metrics.event("stopped", step, reason="diverged")
+            raise TrainingError(f"training diverged ({reason}) and {self.rollbacks} rollbacks did not help; "
+                                "lower --lr, raise --warmup-steps, or check the data")
+        target = good[-1]
+        rollbacks = self.rollbacks + 1
+        self._restore(target)
+        self.rollbacks = rollbacks
+        self.lr_factor *= self.config.rollback_lr_factor
+        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
+            group["lr"] = base * self._lr_lambda(target)
+        self.metrics.event("rollback", step, to_step=target, lr_factor=self.lr_factor, attempt=rollbacks)
+        self.log(f"diverged at step {step} ({reason}); rolled back to step {target}, learning rate x{self.lr_factor:g}")
+        return target
+
+    # -- the run --------------------------------------------------------------------------
+
+    def _should_stop(self) -> bool:
+        return self.stop_requested or (self.run_dir / STOP_FILE).exists()
+
+    def run(self, from_checkpoint: int | None = None) -> str:
+        """Train to ``max_steps`` (or until stopped); returns the final status."""
+        try:
+            self._setup()
+        except Exception:
+            self.metrics.close()
+            raise
+        cfg = self.config
+        existing = ckpt.list_checkpoints(self.run_dir, self.log)
+        if from_checkpoint is not None and from_checkpoint not in existing:
+            raise TrainingError(f"no valid checkpoint at step {from_checkpoint}; valid: {existing or 'none'}")
+        start = from_checkpoint if from_checkpoint is not None else (existing[-1] if existing else None)
+        if start is not None:
+            self._restore(start)
+            self.metrics.event("resumed", start, from_step=start)
+        else:
+            start = 0
+            self.metrics.event("started", 0, tracks=len(self.items), device=self.device)
+            self._save(0)
+        (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+        try:
+            return self._loop(start)
+        except torch.OutOfMemoryError as exc:
+            self.metrics.event("failed", start, reason="out_of_memory")
+            raise TrainingError(_oom_message(cfg)) from exc
+        finally:
+            self.metrics.close()
+
+    def _loop(self, step: int) -> str:
+        cfg = self.config
+        while step < cfg.max_steps:
+            step += 1
+            try:
+                record = self._train_step(step)
+            except Diverged as exc:
+                self.optimizer.zero_grad(set_to_none=True)
+                step = self._rollback(step, exc.reason)
+                continue
+            self.metrics.step(**record)
+            at_end = step == cfg.max_steps
+            if step % cfg.checkpoint_every == 0 or at_end or self._should_stop():
+                self._save(step)
+            if cfg.sample_every and (step % cfg.sample_every == 0 or at_end):
+                self._samples(step)
+            if self._should_stop() and not at_end:
+                self.metrics.event("stopped", step, reason="requested")
+                return "stopped"
+        self.metrics.event("finished", step)
+        return "finished"
+
+    def _samples(self, step: int) -> None:
+        self.transformer.eval()
+        try:
+            folder = write_samples(self.pipe, self.run_dir / "samples" / f"step-{step}", self.config)
+        finally:
+            self.transformer.train()
+        self.metrics.event("sample_generated", step, path=str(folder.relative_to(self.run_dir)))
+
+    def install_signal_handlers(self) -> None:
+        """SIGINT/SIGTERM finish the current step, save a checkpoint and exit."""
+
+        def handler(signum, _frame) -> None:
+            self.stop_requested = True
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)

@@ -1,0 +1,117 @@
+"""Runs on disk: create, start as a child process, stop gracefully, and list with their status."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import LofiError
+from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
+from engine.training.events import read_metrics
+from engine.training.loop import STOP_FILE
+from engine.workspace import Workspace
+
+PID_FILE = "train.pid"
+LOG_FILE = "train.log"
+
+
+class RunError(LofiError):
+    """A run name or state that does not allow the requested action."""
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    name: str
+    status: str  # running | finished | stopped | diverged | failed | interrupted | created
+    step: int
+    max_steps: int
+    last_loss: float | None
+    checkpoints: list[int]
+    path: str
+
+
+def run_dir(ws: Workspace, name: str) -> Path:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", name):
+        raise RunError(f"run name {name!r} must be letters, digits, '.', '_' or '-' (at most 64)")
+    return ws.runs_dir / name
+
+
+def new_run_name() -> str:
+    return dt.datetime.now().strftime("run-%Y%m%d-%H%M%S")
+
+
+def create_run(ws: Workspace, config: TrainConfig) -> Path:
+    config.validate()
+    path = run_dir(ws, config.run)
+    if (path / "config.json").exists():
+        raise RunError(f"run {config.run} already exists; resume it with `lofi train --run {config.run} --resume`")
+    path.mkdir(parents=True, exist_ok=True)
+    config.save(path)
+    return path
+
+
+def running_pid(path: Path) -> int | None:
+    try:
+        pid = int((path / PID_FILE).read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = True) -> subprocess.Popen:
+    """Start the training process; with ``detach`` it survives the caller (the dashboard closing)."""
+    if running_pid(path):
+        raise RunError(f"run {path.name} is already training (pid {running_pid(path)})")
+    args = [sys.executable, "-m", "engine.training.worker", str(path)]
+    if from_checkpoint is not None:
+        args += ["--from-checkpoint", str(from_checkpoint)]
+    log = open(path / LOG_FILE, "ab")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=detach,
+                            cwd=Path(__file__).resolve().parents[2])
+    log.close()
+    (path / PID_FILE).write_text(str(proc.pid))
+    return proc
+
+
+def request_stop(path: Path) -> bool:
+    """Ask a run to finish its step, checkpoint and exit; True if a live process was signalled."""
+    (path / STOP_FILE).touch()
+    pid = running_pid(path)
+    if pid:
+        os.kill(pid, signal.SIGTERM)
+    return pid is not None
+
+
+def run_info(path: Path) -> RunInfo:
+    config = TrainConfig.load(path)
+    metrics = read_metrics(path / "metrics.jsonl")
+    step = max(metrics.steps, default=0)
+    last = metrics.steps[step]["loss"] if step else None
+    events = [e["event"] for e in metrics.events]
+    if running_pid(path):
+        status = "running"
+    elif not events:
+        status = "created"
+    elif events[-1] == "finished":
+        status = "finished"
+    elif events[-1] == "stopped":
+        status = "diverged" if metrics.events[-1].get("reason") == "diverged" else "stopped"
+    elif events[-1] == "failed":
+        status = "failed"
+    else:
+        status = "interrupted"  # killed: resume with --resume
+    return RunInfo(path.name, status, step, config.max_steps, last, ckpt.list_checkpoints(path), str(path))
+
+
+def list_runs(ws: Workspace) -> list[RunInfo]:
+    if not ws.runs_dir.exists():
+        return []
+    return [run_info(p) for p in sorted(ws.runs_dir.iterdir()) if (p / "config.json").exists()]

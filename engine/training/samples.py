@@ -1,0 +1,41 @@
+"""Fixed-prompt samples during training: one prompt per style category, fixed seeds, so steps compare."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from engine.atomic import atomic_write_json
+from engine.audio.io import write_audio
+from engine.styles import load_styles
+
+
+def sample_prompts() -> list[tuple[str, str]]:
+    """(style id, prompt) for the first preset of each category."""
+    taxonomy = load_styles()
+    out = []
+    for presets in taxonomy.by_category().values():
+        if presets:
+            p = presets[0]
+            tags = [*p.base_tags, *p.mood[:2], *p.instruments[:3], f"{sum(p.tempo_bpm) // 2} bpm", *p.production[:2],
+                    *p.atmosphere[:1], *p.vocal_type]
+            out.append((p.id, ", ".join(dict.fromkeys(tags))))
+    return out
+
+
+@torch.no_grad()
+def write_samples(pipe, folder: Path, config) -> Path:
+    """Generate and save one WAV per prompt (seed = index) plus prompts.json describing them."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    records = []
+    for i, (style, prompt) in enumerate(sample_prompts()):
+        audio = pipe(prompt=prompt, lyrics="[Instrumental]", audio_duration=config.sample_duration,
+                     num_inference_steps=config.sample_steps, guidance_scale=1.0,
+                     generator=torch.Generator().manual_seed(i)).audios[0]
+        name = f"{i:02d}-{style}.wav"
+        write_audio(folder / name, audio.float().cpu().numpy().T, int(pipe.sample_rate))
+        records.append({"file": name, "style": style, "prompt": prompt, "seed": i})
+    atomic_write_json(folder / "prompts.json", records)
+    return folder
