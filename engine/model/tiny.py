@@ -19,7 +19,7 @@ import torch
 from engine.atomic import atomic_write_json
 
 TINY_MARKER = "lofi_model.json"
-ACOUSTIC_DIM = 8
+ACOUSTIC_DIM = 4
 HIDDEN = 32
 TEXT_HIDDEN = 32
 VOCAB = 512
@@ -68,7 +68,7 @@ def build_tiny_pipeline(seed: int = 0):
     ))
     vae = AutoencoderOobleck(
         encoder_hidden_size=2 * ACOUSTIC_DIM, downsampling_ratios=[2, 4, 8, 30], channel_multiples=[1, 2, 2, 2],
-        decoder_channels=16, decoder_input_channels=ACOUSTIC_DIM, audio_channels=2, sampling_rate=48_000,
+        decoder_channels=8, decoder_input_channels=ACOUSTIC_DIM, audio_channels=2, sampling_rate=48_000,
     )
     heads = {"num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8}
     transformer = AceStepTransformer1DModel(

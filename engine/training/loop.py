@@ -32,7 +32,10 @@ from engine.training.samples import write_samples
 from engine.workspace import Workspace
 
 STOP_FILE = "STOP"
-NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"  # test hook: comma-separated steps whose loss becomes NaN once
+# Test hooks (documented so nobody is surprised by them): make the loss NaN once at the given
+# comma-separated steps, and slow every step down so a test can kill or stop a run mid-way.
+NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"
+SLEEP_ENV = "LOFI_DEBUG_STEP_SLEEP"
 _SPIKE_WARMUP = 20
 
 
@@ -72,6 +75,7 @@ class Trainer:
         self._injected: set[int] = set()
         self._nan_steps = {int(s) for s in os.environ.get(NAN_ENV, "").split(",") if s.strip()}
         self._recent: deque[float] = deque(maxlen=50)
+        self._step_sleep = float(os.environ.get(SLEEP_ENV) or 0)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -169,6 +173,7 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._recent.append(total)
+        time.sleep(self._step_sleep)
         elapsed = time.perf_counter() - started
         return {"step": step, "loss": total, "lr": lr, "grad_norm": grad_norm, "step_time": elapsed,
                 "samples_per_sec": per_step / elapsed, "memory_mb": self._memory_mb()}
