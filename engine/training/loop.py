@@ -105,6 +105,7 @@ class Trainer:
         transformer.requires_grad_(False)
         self.lora_config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.rslora,
                                       target_modules=list(cfg.target_modules), init_lora_weights=True)
+        torch.manual_seed(cfg.seed)  # LoRA A matrices are drawn from the global generator
         transformer.add_adapter(self.lora_config)
         if cfg.gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
@@ -219,8 +220,8 @@ class Trainer:
         self._restore(target)
         self.rollbacks = rollbacks
         self.lr_factor *= self.config.rollback_lr_factor
-        for group, base in zip(self.optimizer.param_groups, self.scheduler.base_lrs):
-            group["lr"] = base * self._lr_lambda(target)
+        for group in self.optimizer.param_groups:
+            group["lr"] = group["initial_lr"] * self._lr_lambda(target)
         self.metrics.event("rollback", step, to_step=target, lr_factor=self.lr_factor, attempt=rollbacks)
         self.log(f"diverged at step {step} ({reason}); rolled back to step {target}, learning rate x{self.lr_factor:g}")
         return target

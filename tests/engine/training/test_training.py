@@ -1,0 +1,161 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from engine.model.check import BaseModelError
+from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
+from engine.training.events import read_metrics
+from engine.training.loop import NAN_ENV, SLEEP_ENV, Trainer
+from engine.training.runs import create_run, request_stop, run_info
+
+ROOT = Path(__file__).resolve().parents[3]
+pytestmark = pytest.mark.slow
+
+
+def _config(ws, model, name, **kw):
+    base = dict(run=name, base_model=str(model), workspace=str(ws.root), max_steps=8, checkpoint_every=2,
+                warmup_steps=1, crop_sec=2.0, learning_rate=2e-3, schedule="constant", rank=4, keep_last=10)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _losses(run_dir):
+    return read_metrics(run_dir / "metrics.jsonl").losses()
+
+
+def _events(run_dir):
+    return [e["event"] for e in read_metrics(run_dir / "metrics.jsonl").events]
+
+
+def test_loss_falls_when_overfitting(train_workspace, tiny_model):
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "overfit", max_steps=40,
+                                               checkpoint_every=40, cfg_dropout=0.0, learning_rate=5e-3, rank=8))
+    assert Trainer(path).run() == "finished"
+    losses = _losses(path)
+    assert len(losses) == 40
+    assert sum(losses[-8:]) / 8 < 0.8 * sum(losses[:8]) / 8
+    used = json.loads((path / "tracks.json").read_text())
+    assert len(used) == 2 and all(len(t["sha256"]) == 64 for t in used)
+    assert _events(path)[0] == "started" and _events(path)[-1] == "finished"
+
+
+def test_checkpoint_loads_through_diffusers_with_the_trained_rslora_scaling(train_workspace, tiny_model):
+    from diffusers import AceStepPipeline
+
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "roundtrip", max_steps=6, rank=16,
+                                               alpha=32.0, learning_rate=1e-2))
+    trainer = Trainer(path)
+    trainer.run()
+    step_dir = ckpt.checkpoint_dir(path, 6)
+    pipe = AceStepPipeline.from_pretrained(tiny_model)
+    torch.manual_seed(0)
+    inputs = dict(hidden_states=torch.randn(1, 50, 4), timestep=torch.tensor([0.5]), timestep_r=torch.tensor([0.5]),
+                  encoder_hidden_states=torch.randn(1, 7, 32), context_latents=torch.randn(1, 50, 8), return_dict=False)
+    with torch.no_grad():
+        before = pipe.transformer(**inputs)[0]
+        pipe.load_lora_weights(step_dir, weight_name=ckpt.LORA_FILE)
+        after = pipe.transformer(**inputs)[0]
+        trained = trainer.accelerator.unwrap_model(trainer.transformer)(**inputs)[0]
+    config = pipe.transformer.peft_config[next(iter(pipe.transformer.peft_config))]
+    assert (config.r, config.lora_alpha, config.use_rslora) == (16, 32.0, True)
+    assert not torch.allclose(before, after, atol=1e-5)
+    torch.testing.assert_close(after, trained, atol=1e-5, rtol=1e-4)
+
+
+def test_kill_9_then_resume_gives_the_uninterrupted_losses(train_workspace, tiny_model):
+    reference = create_run(train_workspace, _config(train_workspace, tiny_model, "straight"))
+    Trainer(reference).run()
+    expected = _losses(reference)
+
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "killed"))
+    env = {**os.environ, SLEEP_ENV: "0.4"}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.training.worker", str(path)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not ckpt.checkpoint_dir(path, 4).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert run_info(path).status == "interrupted" and max(read_metrics(path / "metrics.jsonl").steps) < 8
+    assert Trainer(path).run() == "finished"
+    assert _losses(path) == expected  # bit for bit on a CPU
+    assert "resumed" in _events(path)
+
+
+def test_nan_loss_rolls_back_and_lowers_the_learning_rate(train_workspace, tiny_model, monkeypatch):
+    monkeypatch.setenv(NAN_ENV, "5")
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "nan"))
+    assert Trainer(path).run() == "finished"
+    events = read_metrics(path / "metrics.jsonl").events
+    names = [e["event"] for e in events]
+    assert names.index("divergence") < names.index("rollback") < names.index("finished")
+    rollback = next(e for e in events if e["event"] == "rollback")
+    assert rollback["to_step"] == 4 and rollback["lr_factor"] == 0.5
+    assert "loss is nan" in next(e for e in events if e["event"] == "divergence")["reason"]
+    assert all(v == v for v in _losses(path))  # no NaN recorded as a step
+
+
+def test_corrupt_checkpoint_is_skipped_with_a_warning(train_workspace, tiny_model):
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "corrupt", max_steps=4))
+    Trainer(path).run()
+    lora = ckpt.checkpoint_dir(path, 4) / ckpt.LORA_FILE
+    lora.write_bytes(lora.read_bytes()[:100])
+    warnings = []
+    assert ckpt.list_checkpoints(path, warnings.append) == [0, 2]
+    assert "step-4" in warnings[0] and "skipping" in warnings[0]
+    config = TrainConfig.load(path)
+    config.max_steps = 6
+    config.save(path)
+    assert Trainer(path).run() == "finished"
+    resumed = next(e for e in read_metrics(path / "metrics.jsonl").events if e["event"] == "resumed")
+    assert resumed["from_step"] == 2
+
+
+def test_missing_base_model_fails_fast_naming_path_and_remedy(train_workspace, tmp_path):
+    path = create_run(train_workspace, _config(train_workspace, tmp_path / "no-model", "nomodel"))
+    with pytest.raises(BaseModelError) as err:
+        Trainer(path).run()
+    message = str(err.value)
+    assert str(tmp_path / "no-model") in message and "hf download ACE-Step/acestep-v15-turbo-diffusers" in message
+    assert not (path / "checkpoints").exists()
+
+
+def test_broken_component_is_named(tiny_model, tmp_path):
+    import shutil
+
+    from engine.model.check import check_base_model
+
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_model, broken)
+    (broken / "transformer" / "diffusion_pytorch_model.safetensors").unlink()
+    with pytest.raises(BaseModelError, match="transformer/ has no \\*.safetensors weights file"):
+        check_base_model(broken)
+    shutil.rmtree(broken / "vae")
+    with pytest.raises(BaseModelError, match="missing component directory vae/"):
+        check_base_model(broken)
+
+
+def test_graceful_stop_checkpoints_and_exits(train_workspace, tiny_model):
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "graceful", max_steps=50,
+                                               checkpoint_every=100))
+    env = {**os.environ, SLEEP_ENV: "0.3"}
+    proc = subprocess.Popen([sys.executable, "-m", "engine.training.worker", str(path)], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(read_metrics(path / "metrics.jsonl").steps) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    (path / "train.pid").write_text(str(proc.pid))
+    assert request_stop(path)
+    assert proc.wait(timeout=60) == 0
+    info = run_info(path)
+    assert info.status == "stopped" and info.checkpoints[-1] == info.step and 2 <= info.step < 50
+    assert "stopped" in proc.stderr.read()
