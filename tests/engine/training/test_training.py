@@ -159,3 +159,48 @@ def test_graceful_stop_checkpoints_and_exits(train_workspace, tiny_model):
     info = run_info(path)
     assert info.status == "stopped" and info.checkpoints[-1] == info.step and 2 <= info.step < 50
     assert "stopped" in proc.stderr.read()
+
+
+def test_retention_keeps_the_last_k_and_the_best(train_workspace, tiny_model):
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "retain", max_steps=4,
+                                               checkpoint_every=1, keep_last=2))
+    Trainer(path).run()
+    assert ckpt.list_checkpoints(path) == [3, 4]
+    (path / "eval").mkdir()
+    (path / "eval" / "best.json").write_text('{"step": 3}')
+    config = TrainConfig.load(path)
+    config.max_steps = 6
+    config.save(path)
+    Trainer(path).run()
+    assert ckpt.list_checkpoints(path) == [3, 5, 6]
+
+
+def test_samples_and_training_from_a_dataset_folder(train_workspace, tiny_model, tmp_path):
+    import soundfile as sf
+
+    from engine.dataset import build_dataset
+    from engine.styles import load_styles
+    from engine.catalog import Catalog
+
+    build_dataset(train_workspace, Catalog(train_workspace.catalog_path), load_styles(), tmp_path / "ds",
+                  allow_unlicensed=True)
+    config = _config(train_workspace, tiny_model, "from-folder", max_steps=2, dataset=str(tmp_path / "ds"),
+                     sample_every=2, sample_duration=1.0, sample_steps=2)
+    path = create_run(train_workspace, config)
+    assert Trainer(path).run() == "finished"
+    assert {t["id"] for t in json.loads((path / "tracks.json").read_text())} == {
+        t.id for t in Catalog(train_workspace.catalog_path).all()}
+    folder = path / "samples" / "step-2"
+    prompts = json.loads((folder / "prompts.json").read_text())
+    assert [p["style"] for p in prompts] == ["CORE-01", "SEASON-01", "THEME-01", "INST-01", "VOCAL-01"]
+    for p in prompts:
+        audio, rate = sf.read(folder / p["file"])
+        assert rate == 48_000 and audio.shape == (48_000, 2)
+
+
+def test_out_of_memory_message_names_remedies_and_what_is_on():
+    from engine.training.loop import _oom_message
+
+    message = _oom_message(TrainConfig(run="r", base_model="m", gradient_checkpointing=True, rank=128))
+    assert "lower --rank (now 128)" in message and "--crop-sec" in message and "bf16" in message
+    assert "already on: gradient checkpointing" in message
