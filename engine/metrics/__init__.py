@@ -1,0 +1,1 @@
+"""Audio embeddings and the metrics built on them (FAD, FAD-inf, CLAP score)."""
