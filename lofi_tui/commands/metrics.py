@@ -1,0 +1,69 @@
+"""``lofi fad`` (standalone, like fadtk) and ``lofi models`` (which embedders are installed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from engine.metrics.compare import EmbeddingCache, audio_files, fad_between
+from engine.metrics.embedders import NAMES, availability, load_embedder, models_dir
+from lofi_tui.cli import main
+from lofi_tui.output import emit_json, progress_bar, stderr, stdout
+
+
+def _models_root(ctx: click.Context) -> Path:
+    return models_dir(ctx.find_root().obj)
+
+
+@main.command("fad")
+@click.argument("ref_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("eval_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--embedding", type=click.Choice(NAMES), default="builtin", show_default=True)
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Reuse embeddings across calls [default: WORKSPACE/cache/embeddings].")
+@click.option("--per-track", is_flag=True, help="Also list each evaluated file's FAD (outliers first).")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def fad_cmd(ctx: click.Context, ref_dir: Path, eval_dir: Path, embedding: str, cache_dir: Path | None,
+            per_track: bool, as_json: bool) -> None:
+    """Fréchet Audio Distance between the audio in REF_DIR and EVAL_DIR (n counts embedding frames)."""
+    embedder = load_embedder(embedding, _models_root(ctx))
+    cache = EmbeddingCache(cache_dir or Path(ctx.find_root().obj) / "cache" / "embeddings")
+    with progress_bar("embedding", enabled=not as_json) as on_progress:
+        report = fad_between(embedder, audio_files(ref_dir), audio_files(eval_dir), cache, on_progress)
+    if as_json:
+        doc = {"fad": report.fad, "fad_inf": report.fad_inf, "fad_inf_r2": report.fad_inf_r2,
+               "embedding": report.embedding, "comparable_with_published": report.comparable,
+               "n_ref": report.n_ref, "n_eval": report.n_eval}
+        if per_track:
+            doc["per_track"] = report.per_track
+        emit_json(doc)
+        return
+    stdout.print(f"FAD {report.fad:.4f}   FAD-inf {report.fad_inf:.4f} (fit R² {report.fad_inf_r2:.2f})   "
+                 f"embedding {report.embedding}   n_ref {report.n_ref} frames / {report.files_ref} files   "
+                 f"n_eval {report.n_eval} frames / {report.files_eval} files")
+    if not report.comparable:
+        stderr.print("note: the builtin embedding is not comparable with published FAD numbers")
+    if per_track:
+        for name, value in report.per_track.items():
+            stdout.print(f"  {value:10.4f}  {name}")
+
+
+@main.command("models")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def models_cmd(ctx: click.Context, as_json: bool) -> None:
+    """Embedders for evaluation: which are installed, and how to install the others (never downloaded)."""
+    root = _models_root(ctx)
+    states = [availability(name, root) for name in NAMES]
+    if as_json:
+        emit_json({"models_dir": str(root), "embedders": states})
+        return
+    table = Table(title=f"Embedders (models directory: {root}, or $LOFI_MODELS)")
+    for col in ("name", "status", "how to install"):
+        table.add_column(col, overflow="fold")
+    for s in states:
+        table.add_row(s.name, "[green]available[/]" if s.available else "[yellow]missing[/]", s.instructions or "")
+    stdout.print(table)

@@ -1,0 +1,22 @@
+import json
+
+from engine import synth
+from tests.audio_files import write
+from tests.cli.test_catalog_cli import lofi
+
+
+def test_fad_json_and_models_listing(tmp_path):
+    for i in range(3):
+        write(tmp_path / "ref" / f"r{i}.mp3", synth.lofi(5, seed=i))
+        write(tmp_path / "eval" / f"e{i}.flac", synth.noise(5, seed=i, amplitude=0.2))
+    doc = json.loads(lofi(tmp_path / "ws", "fad", str(tmp_path / "ref"), str(tmp_path / "eval"), "--json").stdout)
+    assert set(doc) >= {"fad", "fad_inf", "embedding", "n_ref", "n_eval"}
+    assert doc["embedding"] == "builtin" and doc["n_ref"] == doc["n_eval"] > 3 and doc["fad"] > 0
+    assert doc["comparable_with_published"] is False
+    models = json.loads(lofi(tmp_path / "ws", "models", "--json").stdout)
+    by_name = {m["name"]: m for m in models["embedders"]}
+    assert by_name["builtin"]["available"] and not by_name["clap-music"]["available"]
+    assert "hf download" in by_name["clap-music"]["instructions"]
+    missing = lofi(tmp_path / "ws", "fad", str(tmp_path / "ref"), str(tmp_path / "eval"), "--embedding", "vggish",
+                   check=False)
+    assert missing.returncode == 1 and "vggish.safetensors" in missing.stderr
