@@ -40,6 +40,13 @@ def fit_tempo(bpm: float | None, preset: Preset) -> Tempo:
     return Tempo(round(bpm), True)
 
 
+def preset_prompt(preset: Preset) -> str:
+    """A representative prompt for a style on its own (training samples, evaluation generations)."""
+    tags = [*preset.base_tags, *preset.mood[:2], *preset.instruments[:3], f"{sum(preset.tempo_bpm) // 2} bpm",
+            *preset.production[:2], *preset.atmosphere[:1], *preset.vocal_type]
+    return SEPARATOR.join(dict.fromkeys(tags))
+
+
 def parse_tag_edits(spec: str) -> tuple[list[str], list[str]]:
     """``"+rain sounds,-vinyl crackle"`` -> (added, removed); a bare tag means add."""
     add, remove = [], []

@@ -8,20 +8,14 @@ import torch
 
 from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
+from engine.prompts import preset_prompt
 from engine.styles import load_styles
 
 
 def sample_prompts() -> list[tuple[str, str]]:
     """(style id, prompt) for the first preset of each category."""
     taxonomy = load_styles()
-    out = []
-    for presets in taxonomy.by_category().values():
-        if presets:
-            p = presets[0]
-            tags = [*p.base_tags, *p.mood[:2], *p.instruments[:3], f"{sum(p.tempo_bpm) // 2} bpm", *p.production[:2],
-                    *p.atmosphere[:1], *p.vocal_type]
-            out.append((p.id, ", ".join(dict.fromkeys(tags))))
-    return out
+    return [(presets[0].id, preset_prompt(presets[0])) for presets in taxonomy.by_category().values() if presets]
 
 
 @torch.no_grad()

@@ -1,0 +1,1 @@
+"""Checkpoint evaluation: per-style generations, FAD/FAD-inf, CLAP score, style distinctness, best checkpoint."""

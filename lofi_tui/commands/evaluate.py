@@ -1,0 +1,79 @@
+"""``lofi eval`` (score a run's checkpoints) and ``lofi checkpoints`` (the comparison table)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+import click
+from rich.table import Table
+
+from engine.evaluation.evaluate import EvalSettings, EvaluationError, checkpoint_table, evaluate_checkpoint
+from engine.metrics.embedders import NAMES
+from engine.training import checkpoints as ckpt
+from lofi_tui.cli import main, workspace_of
+from lofi_tui.output import emit_json, progress_bar, stderr, stdout
+
+
+def _fmt(value: float | None, digits: int = 4) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+@main.command("eval")
+@click.option("--run", "run_name", required=True)
+@click.option("--checkpoint", default="latest", show_default=True, help="A step, 'latest' or 'all'.")
+@click.option("--per-style", type=click.IntRange(1, 50), default=2, show_default=True)
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds per generated clip.")
+@click.option("--steps", type=click.IntRange(1, 200), default=8, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--embedding", type=click.Choice(NAMES), default=None,
+              help="[default: clap-music when installed, else builtin]")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int, duration: float, steps: int,
+             seed: int, embedding: str | None, as_json: bool) -> None:
+    """Generate clips for all styles with a checkpoint's LoRA and score them (FAD, CLAP, distinctness)."""
+    ws = workspace_of(ctx)
+    available = ckpt.list_checkpoints(ws.runs_dir / run_name)
+    if not available:
+        raise EvaluationError(f"run {run_name} has no valid checkpoints in {ws.runs_dir / run_name}")
+    if checkpoint == "all":
+        chosen = available
+    elif checkpoint == "latest":
+        chosen = available[-1:]
+    else:
+        try:
+            chosen = [int(checkpoint)]
+        except ValueError:
+            raise click.BadParameter("a step number, 'latest' or 'all'", param_hint="--checkpoint") from None
+    settings = EvalSettings(per_style, duration, steps, seed, embedding)
+    results = []
+    for step in chosen:
+        with progress_bar(f"step {step}", enabled=not as_json) as on_progress:
+            results.append(evaluate_checkpoint(ws, run_name, step, settings, on_progress))
+    if as_json:
+        emit_json({"results": [asdict(r) for r in results]})
+        return
+    for r in results:
+        stderr.print(f"step {r.step}: FAD {r.fad:.4f} FAD-inf {r.fad_inf:.4f} ({r.embedding}, {r.n_eval_frames} vs "
+                     f"{r.n_ref_frames} frames), CLAP {_fmt(r.clap, 3)} vs real {_fmt(r.clap_real, 3)}, "
+                     f"distinctness {r.distinctness:.2f} (chance {r.distinctness_chance:.2f}), "
+                     f"combined {r.combined:.3f}", highlight=False)
+
+
+@main.command("checkpoints")
+@click.option("--run", "run_name", required=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
+    """Compare a run's checkpoints: loss and evaluation metrics; the best one is marked."""
+    rows = checkpoint_table(workspace_of(ctx), run_name)
+    if as_json:
+        emit_json({"run": run_name, "checkpoints": rows})
+        return
+    table = Table(title=f"Checkpoints of {run_name}")
+    for col in ("step", "loss", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(str(r.step), _fmt(r.loss), _fmt(r.fad), _fmt(r.fad_inf), _fmt(r.clap, 3), _fmt(r.clap_ratio, 2),
+                      _fmt(r.distinctness, 2), _fmt(r.combined, 3), "★" if r.best else "")
+    stdout.print(table)
