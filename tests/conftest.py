@@ -10,7 +10,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from engine.catalog import Catalog  # noqa: E402
+from engine.ingest import ingest  # noqa: E402
+from engine.model.tiny import build_tiny_checkpoint  # noqa: E402
+from engine.split import assign_splits  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
+from tests.audio_files import lofi_file  # noqa: E402
 
 
 @pytest.fixture
@@ -21,3 +25,20 @@ def workspace(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def catalog(workspace: Workspace) -> Catalog:
     return Catalog(workspace.catalog_path)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory):
+    return build_tiny_checkpoint(tmp_path_factory.mktemp("tiny") / "ace-step-tiny")
+
+
+@pytest.fixture(scope="session")
+def train_workspace(tmp_path_factory):
+    """Two short accepted tracks, both in the training split."""
+    src = tmp_path_factory.mktemp("train-src")
+    lofi_file(src / "one.wav", 31, seed=81)
+    lofi_file(src / "two.wav", 31, seed=82)
+    ws = Workspace.open(tmp_path_factory.mktemp("train-ws") / "w")
+    ingest(ws, [src], jobs=1)
+    assign_splits(Catalog(ws.catalog_path), ratio=0.0)
+    return ws

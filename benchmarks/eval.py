@@ -1,0 +1,94 @@
+"""Evaluation speed on CPU.
+
+- Embedding throughput (audio seconds per wall second) of each embedder: builtin, clap-music and
+  vggish with the architectures at their real sizes where possible (random weights: speed only).
+  The tiny CLAP stands in when no real CLAP checkpoint is installed; that is said in the output.
+- Time for a second checkpoint's evaluation when the reference set's embeddings are cached.
+
+    python benchmarks/eval.py [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from safetensors.torch import save_file
+
+from engine import synth
+from engine.audio.io import write_audio
+from engine.catalog import Catalog
+from engine.evaluation.evaluate import EvalSettings, evaluate_checkpoint
+from engine.ingest import ingest
+from engine.metrics.embedders import availability, load_embedder, models_dir
+from engine.metrics.tiny_clap import build_tiny_clap
+from engine.metrics.vggish import VGGish
+from engine.model.tiny import build_tiny_checkpoint
+from engine.training.config import TrainConfig
+from engine.training.loop import Trainer
+from engine.training.runs import create_run
+from engine.workspace import Workspace
+
+
+def throughput(root: Path, seconds: float) -> None:
+    audio = synth.lofi(seconds, seed=3)
+    real = models_dir(None)
+    for name in ("builtin", "clap-music", "vggish"):
+        if name == "builtin":
+            where, label = root, "needs no weights"
+        elif availability(name, real).available:
+            where, label = real, "installed weights"
+        else:
+            where, label = root, "random weights (speed only)"
+            if name == "clap-music":
+                build_tiny_clap(root / "clap-music")
+                label = "TINY random CLAP: real CLAP is much slower"
+            elif name == "vggish":
+                save_file(VGGish().state_dict(), str(root / "vggish.safetensors"))
+        embedder = load_embedder(name, where)
+        embedder.embed(audio[: synth.SR * 2], synth.SR)  # warm up
+        start = time.perf_counter()
+        frames = embedder.embed(audio, synth.SR).shape[0]
+        elapsed = time.perf_counter() - start
+        print(f"  {name:<11} {seconds / elapsed:8.1f} audio s / s   ({frames} frames, {label})")
+
+
+def second_checkpoint(root: Path) -> None:
+    model = build_tiny_checkpoint(root / "tiny")
+    for i in range(6):
+        write_audio(root / "src" / f"t{i}.wav", synth.lofi(31, seed=200 + i), synth.SR)
+    ws = Workspace.open(root / "ws")
+    report = ingest(ws, [root / "src"], jobs=1)
+    catalog = Catalog(ws.catalog_path)
+    for i, r in enumerate(report.results):
+        catalog.update(r.track_id, lambda t, i=i: setattr(t, "split", "validation" if i < 3 else "train"))
+    Trainer(create_run(ws, TrainConfig(run="b", base_model=str(model), workspace=str(ws.root), max_steps=4,
+                                       checkpoint_every=2, warmup_steps=1, crop_sec=2.0, rank=4)),
+            log=lambda _m: None).run()
+    os.environ["LOFI_MODELS"] = str(root / "none")
+    settings = EvalSettings(per_style=1, duration=2.0, steps=2, embedder="builtin")
+    timings = []
+    for step in (2, 4):
+        start = time.perf_counter()
+        evaluate_checkpoint(ws, "b", step, settings)
+        timings.append(time.perf_counter() - start)
+    print(f"  first checkpoint {timings[0]:.2f} s, second (reference cached) {timings[1]:.2f} s "
+          f"(tiny model, 38 clips of 2 s, builtin embedder, 3 reference tracks)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="lofi-bench-eval-") as tmp:
+        print(f"embedding throughput on CPU, {args.seconds:g} s of audio:")
+        throughput(Path(tmp), args.seconds)
+        print("checkpoint evaluation:")
+        second_checkpoint(Path(tmp))
+
+
+if __name__ == "__main__":
+    main()

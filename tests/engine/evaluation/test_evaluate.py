@@ -1,0 +1,102 @@
+import json
+
+import numpy as np
+import pytest
+
+from engine.catalog import Catalog
+from engine.evaluation.evaluate import (
+    EvalSettings,
+    EvaluationError,
+    checkpoint_table,
+    combined_score,
+    distinctness,
+    evaluate_checkpoint,
+)
+from engine.ingest import ingest
+from engine.metrics.tiny_clap import build_tiny_clap
+from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
+from engine.training.loop import Trainer
+from engine.training.runs import create_run
+from engine.workspace import Workspace
+from tests.audio_files import lofi_file
+
+SETTINGS = EvalSettings(per_style=2, duration=1.0, steps=1)
+
+
+@pytest.fixture(scope="module")
+def evaluated_run(tiny_model, tmp_path_factory):
+    root = tmp_path_factory.mktemp("eval")
+    for i in range(3):
+        lofi_file(root / "src" / f"t{i}.wav", 31, seed=120 + i)
+    ws = Workspace.open(root / "ws")
+    report = ingest(ws, [root / "src"], jobs=1)
+    catalog = Catalog(ws.catalog_path)
+    for i, r in enumerate(report.results):
+        catalog.update(r.track_id, lambda t, i=i: setattr(t, "split", "validation" if i == 0 else "train"))
+    config = TrainConfig(run="r", base_model=str(tiny_model), workspace=str(ws.root), max_steps=4, checkpoint_every=2,
+                         warmup_steps=1, crop_sec=2.0, rank=4, learning_rate=5e-3)
+    Trainer(create_run(ws, config)).run()
+    return ws
+
+
+@pytest.fixture
+def clap_models(tmp_path_factory, monkeypatch):
+    root = tmp_path_factory.getbasetemp() / "eval-models"
+    if not (root / "clap-music").exists():
+        build_tiny_clap(root / "clap-music")
+    monkeypatch.setenv("LOFI_MODELS", str(root))
+    return root
+
+
+@pytest.mark.slow
+def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run, clap_models):
+    ws = evaluated_run
+    first = evaluate_checkpoint(ws, "r", 2, SETTINGS)
+    cache = ws.cache_dir / "embeddings" / "clap-music"
+    cached_before = set(cache.iterdir())
+    second = evaluate_checkpoint(ws, "r", 4, SETTINGS)
+    new = set(cache.iterdir()) - cached_before
+    assert len(new) == 38 * 2  # only the new generations; the reference was not embedded again
+
+    for result in (first, second):
+        assert result.embedding == "clap-music" and result.samples == 76 and result.styles == 38
+        assert result.n_eval_frames >= 76 and result.n_ref_frames > 0
+        assert result.clap is not None and result.clap_real is not None and result.clap_samples == 76
+        assert result.distinctness_chance == pytest.approx(1 / 38)
+        assert result.fad >= 0 and np.isfinite(result.fad_inf) and 0 < result.combined <= 1
+    stored = json.loads((ws.runs_dir / "r" / "eval" / "step-4.json").read_text())
+    assert stored["fad"] == second.fad and stored["settings"]["per_style"] == 2
+    best = json.loads((ws.runs_dir / "r" / "eval" / "best.json").read_text())["step"]
+    assert best == max((first, second), key=lambda r: r.combined).step
+    rows = checkpoint_table(ws, "r")
+    assert [r.step for r in rows] == [0, 2, 4] and [r.best for r in rows].count(True) == 1
+    assert next(r for r in rows if r.step == 4).loss is not None
+    assert best in ckpt.best_checkpoints(ws.runs_dir / "r")
+
+
+@pytest.mark.slow
+def test_builtin_embedder_when_clap_is_missing(evaluated_run, tmp_path, monkeypatch):
+    monkeypatch.setenv("LOFI_MODELS", str(tmp_path / "no-models"))
+    result = evaluate_checkpoint(evaluated_run, "r", 4, SETTINGS)
+    assert result.embedding == "builtin" and result.clap is None and result.clap_ratio is None
+
+
+def test_missing_checkpoint_or_validation_is_a_clear_error(evaluated_run, tmp_path):
+    with pytest.raises(EvaluationError, match="no valid checkpoint at step 3"):
+        evaluate_checkpoint(evaluated_run, "r", 3, SETTINGS)
+
+
+def test_distinctness_is_one_for_separated_styles_and_near_chance_for_noise():
+    rng = np.random.default_rng(0)
+    separated = {s: [np.eye(4)[k] * 10 + rng.normal(scale=0.1, size=4) for _ in range(3)] for k, s in enumerate("abcd")}
+    assert distinctness(separated) == (1.0, 0.25)
+    noise = {s: [rng.normal(size=16) for _ in range(6)] for s in "abcdefgh"}
+    acc, chance = distinctness(noise)
+    assert acc < 0.45 and chance == 0.125
+
+
+def test_combined_score_rewards_lower_fad_and_higher_distinctness():
+    assert combined_score(0.1, None, 0.5, 0.1) > combined_score(5.0, None, 0.5, 0.1)
+    assert combined_score(1.0, 0.8, 0.9, 0.1) > combined_score(1.0, 0.8, 0.2, 0.1)
+    assert combined_score(1.0, 0.9, 0.5, 0.1) > combined_score(1.0, 0.3, 0.5, 0.1)
