@@ -6,6 +6,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -204,3 +205,12 @@ def test_out_of_memory_message_names_remedies_and_what_is_on():
     message = _oom_message(TrainConfig(run="r", base_model="m", gradient_checkpointing=True, rank=128))
     assert "lower --rank (now 128)" in message and "--crop-sec" in message and "bf16" in message
     assert "already on: gradient checkpointing" in message
+
+
+def test_bf16_with_gradient_checkpointing_and_accumulation_trains(train_workspace, tiny_model):
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "bf16", max_steps=3, precision="bf16",
+                                               gradient_checkpointing=True, grad_accum=2, batch_size=2))
+    assert Trainer(path).run() == "finished"
+    losses = _losses(path)
+    assert len(losses) == 3 and all(np.isfinite(losses))
+    assert TrainConfig.load(path).precision == "bf16"
