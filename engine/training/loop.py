@@ -85,8 +85,12 @@ class Trainer:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         check_precision(cfg.precision, self.device)
         from accelerate import Accelerator
+        from accelerate.state import AcceleratorState
         from peft import LoraConfig
 
+        # The precision setting is process-wide in accelerate; a trainer owns it (the distributed
+        # state set up by `accelerate launch` is kept).
+        AcceleratorState._reset_state()
         self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no")
         self.device = str(self.accelerator.device)
         self.pipe = load_pipeline(cfg.base_model, "fp32", self.device)
