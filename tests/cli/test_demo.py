@@ -10,7 +10,7 @@ from engine.catalog import Catalog
 
 
 @pytest.mark.slow
-def test_demo_builds_a_workspace_showing_every_ingest_outcome(tmp_path):
+def test_demo_runs_the_whole_loop_and_shows_every_ingest_outcome(tmp_path):
     ws = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "lofi_tui", "--workspace", str(ws), "demo"],
                           capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"})
@@ -24,3 +24,8 @@ def test_demo_builds_a_workspace_showing_every_ingest_outcome(tmp_path):
     assert sum("missing_license" not in t.flags for t in accepted) == 4
     assert {t.split for t in accepted} <= {"train", "validation"}
     assert "rainy window" in proc.stdout
+    assert "finished at step 12" in proc.stderr
+    run = ws / "runs" / "demo"
+    assert sorted(p.name for p in (run / "eval").glob("step-*.json")) == ["step-0.json", "step-12.json", "step-6.json"]
+    assert (run / "eval" / "best.json").exists() and "Checkpoints of demo" in proc.stdout
+    assert (ws / "tracks" / "thematic").is_dir()  # the demo labels one track THEME-01
