@@ -1,0 +1,101 @@
+"""The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Markdown
+
+from engine.playback import Player, open_player
+from engine.workspace import Workspace
+from screens.catalog import CatalogScreen
+from screens.later import CheckpointsScreen, ExportScreen, ListeningScreen
+from screens.review import ReviewScreen
+from screens.training import TrainingScreen
+
+HELP = """\
+# lofi-tui
+
+| key | action |
+|---|---|
+| `1` `2` `3` | Catalog, Review, Training |
+| `4` `5` `6` | Checkpoints, Listening, Export (later) |
+| `ctrl+p` | command palette: every action |
+| `?` | this help |
+| `q` | quit (training runs keep going) |
+
+**Catalog**: type in the filter (`status:rejected`, `style:CORE-01`, `flag:needs_review`, `split:train`, words),
+click a column to sort, `space` play, `i` import, `d` style distribution, `r` reload.
+
+**Review**: `space` play, `s` styles, `t` tags, `i` instrumental, `l` lyrics, `r` rating, `f` flag,
+`a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
+
+**Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
+
+    def compose(self) -> ComposeResult:
+        yield Markdown(HELP, classes="dialog")
+
+
+class LofiApp(App[None]):
+    CSS_PATH = "lofi.tcss"
+    TITLE = "lofi-tui"
+    BINDINGS = [
+        Binding("1", "switch_mode('catalog')", "Catalog", id="app.catalog"),
+        Binding("2", "switch_mode('review')", "Review", id="app.review"),
+        Binding("3", "switch_mode('training')", "Training", id="app.training"),
+        Binding("4", "switch_mode('checkpoints')", "Checkpoints", show=False, id="app.checkpoints"),
+        Binding("5", "switch_mode('listening')", "Listening", show=False, id="app.listening"),
+        Binding("6", "switch_mode('export')", "Export", show=False, id="app.export"),
+        Binding("question_mark", "help", "Help", id="app.help"),
+        Binding("q", "quit", "Quit", id="app.quit"),
+    ]
+
+    def __init__(self, workspace: Workspace, base_model: str | None = None, player: Player | None = None) -> None:
+        super().__init__()
+        self.workspace = workspace
+        self.base_model = base_model or os.environ.get("LOFI_BASE_MODEL")
+        self.player = player or open_player()
+        self._told_no_audio = False
+        self.sub_title = f"{workspace.root}  ·  model: {self.base_model or 'none (set --base-model)'}"
+
+    MODES = {"catalog": CatalogScreen, "review": ReviewScreen, "training": TrainingScreen,
+             "checkpoints": CheckpointsScreen, "listening": ListeningScreen, "export": ExportScreen}
+
+    def on_mount(self) -> None:
+        self.switch_mode("catalog")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+    def play(self, path: Path) -> None:
+        """Play a file, or say once that this machine has no audio output."""
+        if not self.player.available:
+            if not self._told_no_audio:
+                self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
+                self._told_no_audio = True
+            return
+        try:
+            self.player.play(path)
+        except Exception as exc:  # a device that disappears must not take the dashboard down
+            self.notify(f"could not play {Path(path).name}: {exc}", severity="error")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for key, name in (("catalog", "Catalog"), ("review", "Review"), ("training", "Training"),
+                          ("checkpoints", "Checkpoints"), ("listening", "Listening"), ("export", "Export")):
+            yield SystemCommand(f"Go to {name}", f"Switch to the {name} screen", lambda k=key: self.switch_mode(k))
+        yield SystemCommand("Help", "Keys and what they do", self.action_help)
+        for binding in getattr(screen, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.description:
+                yield SystemCommand(binding.description, f"{screen.TITLE}: {binding.key}",
+                                    lambda a=binding.action, s=screen: s.run_action(a))

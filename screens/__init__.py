@@ -1,0 +1,1 @@
+"""Textual screens, one module each; engine work happens in their workers."""

@@ -1,0 +1,230 @@
+"""2 Review: one track at a time from the queue of tracks that need a person, all keyboard.
+
+Every change goes through the engine's labelling functions at once (files moved, prompt and
+lyrics rewritten, catalog saved) in a worker; ``u`` undoes the last change by restoring the
+track's previous record and files.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from engine.catalog import Catalog
+from engine.catalog_query import review_queue
+from engine.errors import LofiError
+from engine.labelling import LabelChange, apply_label, save_labelled
+from engine.styles import load_styles
+from engine.track import Track
+from screens.dialogs import PromptDialog, StylePicker
+
+
+class QueueLoaded(Message):
+    def __init__(self, tracks: list[Track]) -> None:
+        super().__init__()
+        self.tracks = tracks
+
+
+class Applied(Message):
+    def __init__(self, track: Track | None, before: Track | None, error: str | None = None) -> None:
+        super().__init__()
+        self.track, self.before, self.error = track, before, error
+
+
+class ReviewScreen(Screen):
+    TITLE = "2 Review"
+    BINDINGS = [
+        Binding("space", "play", "Play", id="review.play"),
+        Binding("s", "styles", "Styles", id="review.styles"),
+        Binding("t", "tags", "Tags", id="review.tags"),
+        Binding("i", "instrumental", "Instrumental", id="review.instrumental"),
+        Binding("l", "lyrics", "Lyrics", id="review.lyrics"),
+        Binding("r", "rate", "Rate", id="review.rate"),
+        Binding("f", "flag", "Flag", id="review.flag"),
+        Binding("a", "approve", "Approve", id="review.approve"),
+        Binding("x", "exclude", "Exclude", id="review.exclude"),
+        Binding("u", "undo", "Undo", id="review.undo"),
+        Binding("n,j", "next", "Next", id="review.next"),
+        Binding("p,k", "previous", "Previous", id="review.previous"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue: list[Track] = []
+        self.position = 0
+        self.undo: list[Track] = []
+        self.taxonomy = load_styles()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("Loading the review queue...", id="review-card")
+        yield Static("", id="status-line")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load_queue()
+
+    def on_screen_resume(self) -> None:
+        self.load_queue()
+
+    @work(thread=True, exclusive=True, group="review-load")
+    def load_queue(self) -> None:
+        self.post_message(QueueLoaded(review_queue(Catalog(self.app.workspace.catalog_path).all())))
+
+    def on_queue_loaded(self, message: QueueLoaded) -> None:
+        current = self.current_track.id if self.current_track else None
+        self.queue = message.tracks
+        ids = [t.id for t in self.queue]
+        self.position = ids.index(current) if current in ids else min(self.position, max(0, len(ids) - 1))
+        self._render_card()
+
+    @property
+    def current_track(self) -> Track | None:
+        return self.queue[self.position] if 0 <= self.position < len(self.queue) else None
+
+    def _render_card(self) -> None:
+        card = self.query_one("#review-card", Static)
+        t = self.current_track
+        if t is None:
+            card.update("Nothing needs review. New imports land here with the needs_review flag.")
+            self.query_one("#status-line", Static).update("")
+            return
+        text = Text()
+        text.append(f"{t.title}\n", style="bold")
+        text.append(f"{t.id} · {t.category} · score {t.quality_score} · {t.duration_sec or 0:.0f} s\n\n")
+        text.append("Flags   ", style="bold")
+        text.append((" ".join(t.flags) or "none") + "\n", style="yellow" if t.flags else "green")
+        if t.duplicate_of:
+            text.append(f"Duplicate of {t.duplicate_of}\n", style="yellow")
+        text.append("Styles  ", style="bold")
+        text.append(", ".join(f"{s} {self.taxonomy.get(s).name}" for s in t.styles) + "\n")
+        text.append("Tags    ", style="bold")
+        text.append(f"+{', +'.join(t.tag_edits.add) or '-'}   -{', -'.join(t.tag_edits.remove) or '-'}\n")
+        text.append("Prompt  ", style="bold")
+        text.append((t.prompt or "-") + "\n")
+        text.append("Lyrics  ", style="bold")
+        text.append(("[Instrumental]" if t.instrumental else (t.lyrics or "none yet")) + "\n")
+        text.append("License ", style="bold")
+        text.append((t.source.license or "none recorded") + "\n")
+        text.append("Rating  ", style="bold")
+        text.append(" ".join(f"{r.rating}/5 ({r.by})" for r in t.ratings) or "-")
+        card.update(text)
+        self.query_one("#status-line", Static).update(
+            f"track {self.position + 1} of {len(self.queue)} · {len(self.undo)} change(s) to undo")
+
+    # -- changes ----------------------------------------------------------------------------
+
+    def _change(self, change: LabelChange) -> None:
+        if self.current_track is not None:
+            self.apply_change(self.current_track.id, change)
+
+    @work(thread=True, group="review-write")
+    def apply_change(self, track_id: str, change: LabelChange) -> None:
+        catalog = Catalog(self.app.workspace.catalog_path)
+        before = catalog.get(track_id)
+        try:
+            after = apply_label(self.app.workspace, catalog, self.taxonomy, track_id, change)
+            self.post_message(Applied(after, copy.deepcopy(before)))
+        except LofiError as exc:
+            self.post_message(Applied(None, None, str(exc)))
+
+    @work(thread=True, group="review-write")
+    def restore_snapshot(self, snapshot: Track) -> None:
+        try:
+            save_labelled(self.app.workspace, Catalog(self.app.workspace.catalog_path), self.taxonomy, snapshot)
+            self.post_message(Applied(snapshot, None))
+        except LofiError as exc:
+            self.post_message(Applied(None, None, str(exc)))
+
+    def on_applied(self, message: Applied) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+            return
+        if message.before is not None:
+            self.undo.append(message.before)
+        self.queue = [message.track if t.id == message.track.id else t for t in self.queue]
+        self._render_card()
+
+    def action_undo(self) -> None:
+        if not self.undo:
+            self.notify("nothing to undo")
+            return
+        snapshot = self.undo.pop()
+        ids = [t.id for t in self.queue]
+        if snapshot.id in ids:
+            self.position = ids.index(snapshot.id)
+        self.restore_snapshot(snapshot)
+
+    def action_styles(self) -> None:
+        def picked(style: str | None) -> None:
+            if style and self.current_track:
+                rest = [s for s in self.current_track.styles if s != style and s != "CORE-01"]
+                self._change(LabelChange(styles=[style, *rest]))
+
+        self.app.push_screen(StylePicker(self.taxonomy, "Primary style (the others stay as secondary):"), picked)
+
+    def action_tags(self) -> None:
+        self._ask("Tag edits, e.g. +rain sounds,-vinyl crackle", lambda v: LabelChange(tags=v))
+
+    def action_lyrics(self) -> None:
+        self._ask("Lyrics (use | for new lines, e.g. [Verse]|line one|line two)",
+                  lambda v: LabelChange(lyrics=v.replace("|", "\n")))
+
+    def action_rate(self) -> None:
+        def rating(value: str) -> LabelChange | None:
+            if value.strip() in {"1", "2", "3", "4", "5"}:
+                return LabelChange(rating=int(value))
+            self.notify("a rating is a number from 1 to 5", severity="warning")
+            return None
+
+        self._ask("Rating 1-5", rating)
+
+    def action_flag(self) -> None:
+        def toggle(value: str) -> LabelChange | None:
+            flag = value.strip().lower().replace(" ", "_")
+            if not flag or self.current_track is None:
+                return None
+            on = flag not in self.current_track.flags
+            return LabelChange(flags_on=[flag] if on else [], flags_off=[] if on else [flag])
+
+        self._ask("Flag to toggle (e.g. tempo_mismatch, excluded)", toggle)
+
+    def _ask(self, question: str, make) -> None:
+        def answered(value: str | None) -> None:
+            if value is not None and self.current_track is not None:
+                change = make(value)
+                if change is not None:
+                    self._change(change)
+
+        self.app.push_screen(PromptDialog(question), answered)
+
+    def action_instrumental(self) -> None:
+        if self.current_track:
+            self._change(LabelChange(instrumental=not bool(self.current_track.instrumental)))
+
+    def action_approve(self) -> None:
+        self._change(LabelChange(flags_off=["needs_review", "excluded"]))
+
+    def action_exclude(self) -> None:
+        self._change(LabelChange(flags_on=["excluded"]))
+
+    def action_next(self) -> None:
+        if self.queue:
+            self.position = min(self.position + 1, len(self.queue) - 1)
+            self._render_card()
+
+    def action_previous(self) -> None:
+        if self.queue:
+            self.position = max(self.position - 1, 0)
+            self._render_card()
+
+    def action_play(self) -> None:
+        if self.current_track and self.current_track.output:
+            self.app.play(self.app.workspace.resolve(self.current_track.output))
