@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Iterable
 
@@ -62,6 +63,10 @@ class LofiApp(App[None]):
 
     def __init__(self, workspace: Workspace, base_model: str | None = None, player: Player | None = None) -> None:
         super().__init__()
+        # Textual swaps sys.stderr for an object without a file descriptor while it runs, and
+        # multiprocessing's resource tracker (started by the first process pool, e.g. an import)
+        # needs a real one: start it now, while stderr is still the terminal.
+        resource_tracker.ensure_running()
         self.workspace = workspace
         self.base_model = base_model or os.environ.get("LOFI_BASE_MODEL")
         self.player = player or open_player()

@@ -1,0 +1,88 @@
+"""A small, fixed workspace for dashboard tests, and a player that records what it was asked to play."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine import synth
+from engine.catalog import Catalog
+from engine.track import SourceRecord, Track
+from engine.workspace import Workspace
+from tests.audio_files import write
+
+
+class RecordingPlayer:
+    """A real implementation of the player interface that plays into a list (no audio device in CI)."""
+
+    def __init__(self, available: bool = True) -> None:
+        self.available = available
+        self.reason = None if available else "no audio output device (test)"
+        self.played: list[Path] = []
+
+    def play(self, path: Path) -> None:
+        self.played.append(Path(path))
+
+    def stop(self) -> None:
+        pass
+
+
+def _track(i: int, title: str, **kw) -> Track:
+    base = dict(id=f"{i:016x}", source_path=f"/music/{title}.mp3", title=title, source_format="mp3",
+                status="accepted", duration_sec=95.0 + i, quality_score=80.0 + i, styles=["CORE-01"],
+                flags=["needs_review"], split="train", bpm=80.0 + i, key="C major", time_signature="4/4",
+                prompt="lofi hip hop, chill, boom bap drums, vinyl crackle, 80 bpm, instrumental",
+                source=SourceRecord(provider="Shop", license="royalty-free", cost=2.0, currency="USD",
+                                    acquired="2026-10-01"))
+    base.update(kw)
+    return Track(**base)
+
+
+def build_workspace(root: Path) -> Workspace:
+    shutil.rmtree(root, ignore_errors=True)
+    ws = Workspace.open(root)
+    tracks = [
+        _track(1, "rainy window", output="tracks/core/0000000000000001.mp3"),
+        _track(2, "coffee steam", styles=["THEME-01"], category="thematic", flags=[],
+               output="tracks/thematic/0000000000000002.mp3"),
+        _track(3, "late bus", split="validation", flags=["needs_review", "missing_license"],
+               source=SourceRecord(), output="tracks/core/0000000000000003.mp3"),
+        _track(4, "crushed master", status="rejected", reason="excessive_clipping", styles=[], flags=[],
+               split="none", duration_sec=None, message="crushed master.wav: 7.40 % of samples clip"),
+        _track(5, "broken download", status="error", reason="corrupt", styles=[], flags=[], split="none",
+               duration_sec=None, quality_score=None, message="broken download.mp3: not decodable as MP3"),
+    ]
+    for t in tracks:
+        if t.output:
+            write(ws.resolve(t.output), synth.lofi(8, seed=int(t.id, 16)))
+            ws.resolve(t.output).with_name(f"{t.id}_prompt.txt").write_text(t.prompt + "\n")
+            ws.resolve(t.output).with_name(f"{t.id}_lyrics.txt").write_text("[Instrumental]\n")
+    Catalog(ws.catalog_path).put_many(tracks)
+    return ws
+
+
+def write_run(ws: Workspace, name: str, steps: int) -> Path:
+    """A run directory as the trainer leaves it, with deterministic metrics."""
+    run = ws.runs_dir / name
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"run": name, "base_model": "/models/tiny", "max_steps": 100}))
+    lines = [json.dumps({"type": "event", "event": "started", "step": 0, "time": 0})]
+    for s in range(1, steps + 1):
+        lines.append(json.dumps({"type": "step", "step": s, "loss": 2.0 / (1 + 0.1 * s) + 0.05 * (s % 3),
+                                 "lr": 1e-4, "grad_norm": 0.4, "step_time": 0.5, "samples_per_sec": 2.0,
+                                 "memory_mb": 1500.0, "time": s}))
+    (run / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+    return run
+
+
+@pytest.fixture
+def tui_workspace(tmp_path) -> Workspace:
+    return build_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def player() -> RecordingPlayer:
+    return RecordingPlayer()

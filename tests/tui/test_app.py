@@ -1,0 +1,181 @@
+"""Pilot tests: every interaction of the dashboard, through the real engine on a real workspace."""
+
+from __future__ import annotations
+
+import json
+
+from textual.widgets import DataTable, Input, OptionList, Select
+
+from engine.catalog import Catalog
+from lofi_tui.app import LofiApp
+from tests.tui.conftest import RecordingPlayer, write_run
+
+
+async def _settle(app, pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+async def test_number_keys_switch_screens_and_titles_name_them(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        titles = {}
+        for key in "123456":
+            await pilot.press(key)
+            await _settle(app, pilot)
+            titles[key] = app.screen.TITLE
+        assert titles == {"1": "1 Catalog", "2": "2 Review", "3": "3 Training", "4": "4 Checkpoints",
+                          "5": "5 Listening", "6": "6 Export"}
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert type(app.screen).__name__ == "HelpScreen"
+        await pilot.press("escape")
+        await pilot.press("q")
+    assert app.return_code == 0
+
+
+async def test_catalog_filters_sorts_and_shows_details(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await _settle(app, pilot)
+        table = app.screen.query_one("#tracks", DataTable)
+        assert table.row_count == 5
+        await pilot.press("slash")
+        await pilot.press(*"status:rejected")
+        await pilot.pause()
+        assert table.row_count == 1 and table.get_row_at(0)[0] == "crushed master"
+        app.screen.query_one("#filter", Input).value = "flag:missing_license"
+        await pilot.pause()
+        assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["late bus"]
+        app.screen.query_one("#filter", Input).value = ""
+        await pilot.pause()
+        await pilot.click("#tracks", offset=(3, 0))  # the Title header
+        await pilot.pause()
+        assert [table.get_row_at(i)[0] for i in range(5)] == sorted(table.get_row_at(i)[0] for i in range(5))
+        table.focus()
+        table.move_cursor(row=[table.get_row_at(i)[0] for i in range(5)].index("crushed master"))
+        await _settle(app, pilot)
+        detail = str(app.screen.query_one("#detail").render())
+        assert "excessive_clipping" in detail and "7.40 %" in detail
+
+
+async def test_space_plays_the_selected_track(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("space")
+        assert len(player.played) == 1 and player.played[0].suffix == ".mp3" and player.played[0].exists()
+
+
+async def test_no_audio_output_is_said_once_and_the_app_keeps_working(tui_workspace):
+    app = LofiApp(tui_workspace, player=RecordingPlayer(available=False))
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("space", "space", "space")
+        await pilot.pause()
+        assert [n.message for n in app._notifications].count("no audio output device (test)") == 1
+        await pilot.press("2")
+        assert app.screen.TITLE == "2 Review"
+
+
+async def test_import_runs_ingest_in_a_worker_and_reports(tui_workspace, player, tmp_path):
+    from tests.audio_files import lofi_file
+
+    lofi_file(tmp_path / "new" / "fresh beat.wav", 31, seed=5)
+    (tmp_path / "new" / "notes.txt").write_text("not audio")
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = str(tmp_path / "new")
+        await pilot.press("enter")
+        for _ in range(200):
+            await _settle(app, pilot)
+            if any("Import finished" in (n.title or "") for n in app._notifications):
+                break
+        note = next(n for n in app._notifications if n.title == "Import finished")
+        assert "1 accepted" in note.message and "notes.txt: unsupported_format" in note.message
+        await _settle(app, pilot)
+        assert app.screen.query_one("#tracks", DataTable).row_count == 7
+
+
+async def test_review_changes_are_saved_at_once_and_undo_restores(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    catalog = Catalog(tui_workspace.catalog_path)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        screen = app.screen
+        assert [t.title for t in screen.queue] == ["late bus", "rainy window"]
+        first = screen.current_track.id
+        await pilot.press("s")
+        await pilot.pause()
+        await pilot.press(*"season-02")
+        await pilot.pause()
+        assert app.screen.query_one("#styles", OptionList).get_option_at_index(0).id == "SEASON-02"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        stored = catalog.get(first)
+        assert stored.styles[0] == "SEASON-02" and stored.category == "seasonal"
+        assert tui_workspace.resolve(stored.output).exists() and "seasonal" in stored.output
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press("4", "enter")
+        await _settle(app, pilot)
+        assert catalog.get(first).ratings[-1].rating == 4
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert "needs_review" not in catalog.get(first).flags
+        await pilot.press("u", "u", "u")
+        await _settle(app, pilot)
+        restored = catalog.get(first)
+        assert restored.styles == ["CORE-01"] and restored.ratings == [] and "needs_review" in restored.flags
+        assert tui_workspace.resolve(restored.output).exists() and "/core/" in "/" + restored.output
+        await pilot.press("n", "x")
+        await _settle(app, pilot)
+        assert "excluded" in catalog.get(screen.queue[1].id).flags
+
+
+async def test_training_view_follows_metrics_within_a_second(tui_workspace, player):
+    run = write_run(tui_workspace, "live", steps=20)
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        app.screen.query_one("#runs", Select).value = "live"
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if len(app.screen.metrics.steps) == 20:
+                break
+        assert len(app.screen.metrics.steps) == 20
+        with open(run / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps({"type": "step", "step": 21, "loss": 0.5, "lr": 1e-4, "grad_norm": 0.3,
+                                 "step_time": 0.5, "samples_per_sec": 2, "memory_mb": 1500, "time": 21}) + "\n")
+            fh.write(json.dumps({"type": "event", "event": "checkpoint_saved", "step": 21, "time": 21}) + "\n")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if 21 in app.screen.metrics.steps:
+                break
+        assert 21 in app.screen.metrics.steps  # within 2 s here, usually ~0.2 s
+        stats = str(app.screen.query_one("#train-stats").render())
+        assert "step 21/100" in stats and "2.00 steps/s" in stats
+        assert "checkpoint_saved" in "\n".join(app.screen.query_one("#train-events").lines)
+
+
+async def test_starting_without_a_base_model_says_what_to_do(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert any("base model" in n.message for n in app._notifications)
+        app.screen.query_one("#f-base_model", Input).value = "/nowhere/model"
+        await pilot.press("ctrl+s")
+        await _settle(app, pilot)
+        await pilot.pause(0.2)
+        assert any("hf download" in n.message for n in app._notifications)
+        assert not tui_workspace.runs_dir.exists() or not any(tui_workspace.runs_dir.iterdir())
