@@ -175,7 +175,7 @@ class CatalogScreen(Screen):
             return
         self.query_one("#detail", Static).update(self._detail_text(track))
         if track.output:
-            self.make_picture(track)
+            self.make_picture(track, max(20, self.query_one("#detail", Static).size.width - 3))
 
     def _detail_text(self, t: Track, picture: Text | None = None) -> Text:
         s = t.source
@@ -194,7 +194,8 @@ class CatalogScreen(Screen):
             text.append("Prompt  ", style="bold")
             text.append(t.prompt + "\n")
         text.append("Lyrics  ", style="bold")
-        text.append(("[Instrumental]" if t.instrumental is not False and not t.lyrics else (t.lyrics or "-")) + "\n")
+        text.append((t.lyrics or ("[Instrumental]" if t.status == "accepted" and t.instrumental is not False else "-"))
+                    + "\n")
         if t.quality:
             text.append("Quality ", style="bold")
             text.append(f"{t.quality_score} · " + " · ".join(
@@ -205,10 +206,11 @@ class CatalogScreen(Screen):
         return text
 
     @work(thread=True, exclusive=True, group="picture")
-    def make_picture(self, track: Track) -> None:
+    def make_picture(self, track: Track, columns: int) -> None:
         try:
             decoded = decode(self.app.workspace.resolve(track.output))
-            self.post_message(PictureReady(track.id, track_picture(decoded.samples, decoded.sample_rate)))
+            picture = track_picture(decoded.samples, decoded.sample_rate, columns=columns)
+            self.post_message(PictureReady(track.id, picture))
         except LofiError as exc:
             self.post_message(PictureReady(track.id, None, str(exc)))
 

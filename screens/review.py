@@ -20,7 +20,7 @@ from textual.widgets import Footer, Header, Static
 from engine.catalog import Catalog
 from engine.catalog_query import review_queue
 from engine.errors import LofiError
-from engine.labelling import LabelChange, apply_label, save_labelled
+from engine.labelling import LabelChange, apply_label, lyrics_text, save_labelled
 from engine.styles import load_styles
 from engine.track import Track
 from screens.dialogs import PromptDialog, StylePicker
@@ -106,11 +106,12 @@ class ReviewScreen(Screen):
         text.append("Styles  ", style="bold")
         text.append(", ".join(f"{s} {self.taxonomy.get(s).name}" for s in t.styles) + "\n")
         text.append("Tags    ", style="bold")
-        text.append(f"+{', +'.join(t.tag_edits.add) or '-'}   -{', -'.join(t.tag_edits.remove) or '-'}\n")
+        edits = [f"+{tag}" for tag in t.tag_edits.add] + [f"-{tag}" for tag in t.tag_edits.remove]
+        text.append((", ".join(edits) or "no edits") + "\n")
         text.append("Prompt  ", style="bold")
         text.append((t.prompt or "-") + "\n")
         text.append("Lyrics  ", style="bold")
-        text.append(("[Instrumental]" if t.instrumental else (t.lyrics or "none yet")) + "\n")
+        text.append((lyrics_text(t, self.taxonomy) or "none yet (needed: vocal style)") + "\n")
         text.append("License ", style="bold")
         text.append((t.source.license or "none recorded") + "\n")
         text.append("Rating  ", style="bold")

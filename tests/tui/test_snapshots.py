@@ -1,0 +1,57 @@
+"""Snapshot tests of each screen at fixed sizes (pytest-textual-snapshot).
+
+The workspace lives at a fixed path so the header is identical run to run; workers are awaited
+and the cursor never sits in a blinking input before the picture is taken.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from textual.widgets import Select
+
+from lofi_tui.app import LofiApp
+from tests.tui.conftest import RecordingPlayer, build_workspace, write_run
+
+
+def _app(name: str) -> LofiApp:
+    ws = build_workspace(Path(tempfile.gettempdir()) / f"lofi-snapshot-{name}")
+    write_run(ws, "demo", steps=60)
+    return LofiApp(ws, player=RecordingPlayer())
+
+
+async def _settled(pilot) -> None:
+    await pilot.pause()
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+def _goto(keys: str):
+    async def run_before(pilot) -> None:
+        await _settled(pilot)
+        if keys:
+            await pilot.press(*keys)
+        await _settled(pilot)
+        if pilot.app.screen.TITLE == "3 Training":
+            pilot.app.screen.query_one("#runs", Select).value = "demo"
+            for _ in range(40):
+                await pilot.pause(0.05)
+                if len(pilot.app.screen.metrics.steps) == 60:
+                    break
+            pilot.app.screen._stop_follow.set()
+            await _settled(pilot)
+
+    return run_before
+
+
+@pytest.mark.parametrize("screen,keys,size", [
+    ("catalog", "", (110, 32)),
+    ("catalog-80x24", "", (80, 24)),
+    ("review", "2", (100, 32)),
+    ("training", "3", (110, 36)),
+    ("later", "4", (80, 24)),
+])
+def test_screen_snapshot(snap_compare, screen, keys, size):
+    assert snap_compare(_app(screen), terminal_size=size, run_before=_goto(keys))
