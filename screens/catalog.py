@@ -31,6 +31,9 @@ COLUMNS = (("title", "Title", 22), ("dur", "Len", 5), ("style", "Style", 9), ("c
            ("license", "License", 12))
 
 
+FILL_BATCH = 500
+
+
 def _row(t: Track) -> tuple:
     status = t.status if not t.reason else f"{t.status}: {t.reason}"
     dur = f"{int(t.duration_sec // 60)}:{int(t.duration_sec % 60):02d}" if t.duration_sec else "-"
@@ -99,6 +102,7 @@ class CatalogScreen(Screen):
         self.shown: list[Track] = []
         self._sort_by: tuple[str, bool] | None = None
         self._import_cancel: CancelToken | None = None
+        self._fill_token = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -137,12 +141,9 @@ class CatalogScreen(Screen):
     def _show_rows(self) -> None:
         query = self.query_one("#filter", Input).value
         self.shown = filter_tracks(self.tracks, query)
-        table = self.query_one("#tracks", DataTable)
-        table.clear()
-        for t in self.shown:
-            table.add_row(*_row(t), key=t.id)
-        if self._sort_by:
-            table.sort(self._sort_by[0], reverse=self._sort_by[1])
+        self.query_one("#tracks", DataTable).clear()
+        self._fill_token += 1
+        self._fill(self._fill_token, 0)
         counts = {s: sum(t.status == s for t in self.tracks) for s in ("accepted", "rejected", "error")}
         self.query_one("#status-line", Static).update(
             f"{len(self.shown)} of {len(self.tracks)} tracks shown · {counts['accepted']} accepted · "
@@ -150,6 +151,18 @@ class CatalogScreen(Screen):
         if not self.shown:
             self.query_one("#detail", Static).update("No tracks match." if self.tracks else
                                                      "The catalog is empty: press i to import audio.")
+
+    def _fill(self, token: int, start: int) -> None:
+        """Add rows a batch at a time so typing and keys stay responsive with 10,000 tracks."""
+        if token != self._fill_token:
+            return  # a newer filter replaced this one
+        table = self.query_one("#tracks", DataTable)
+        for t in self.shown[start : start + FILL_BATCH]:
+            table.add_row(*_row(t), key=t.id)
+        if start + FILL_BATCH < len(self.shown):
+            self.call_later(self._fill, token, start + FILL_BATCH)
+        elif self._sort_by:
+            table.sort(self._sort_by[0], reverse=self._sort_by[1])
 
     def on_data_table_header_selected(self, event: DataTable.HeaderSelected) -> None:
         key = str(event.column_key.value)
