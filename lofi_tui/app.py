@@ -33,7 +33,7 @@ HELP = """\
 **Catalog**: type in the filter (`status:rejected`, `style:CORE-01`, `flag:needs_review`, `split:train`, words),
 click a column to sort, `space` play, `i` import, `d` style distribution, `r` reload.
 
-**Review**: `space` play, `s` styles, `t` tags, `i` instrumental, `l` lyrics, `r` rating, `f` flag,
+**Review**: `space` play, `s` primary style, `S` add a style, `t` tags, `i` instrumental, `l` lyrics, `r` rating, `f` flag,
 `a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
 
 **Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.

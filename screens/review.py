@@ -43,6 +43,7 @@ class ReviewScreen(Screen):
     BINDINGS = [
         Binding("space", "play", "Play", id="review.play"),
         Binding("s", "styles", "Styles", id="review.styles"),
+        Binding("S", "add_style", "Add style", show=False, id="review.add_style"),
         Binding("t", "tags", "Tags", id="review.tags"),
         Binding("i", "instrumental", "Instrumental", id="review.instrumental"),
         Binding("l", "lyrics", "Lyrics", id="review.lyrics"),
@@ -170,6 +171,13 @@ class ReviewScreen(Screen):
                 self._change(LabelChange(styles=[style, *rest]))
 
         self.app.push_screen(StylePicker(self.taxonomy, "Primary style (the others stay as secondary):"), picked)
+
+    def action_add_style(self) -> None:
+        def picked(style: str | None) -> None:
+            if style and self.current_track and style not in self.current_track.styles:
+                self._change(LabelChange(styles=[*self.current_track.styles, style]))
+
+        self.app.push_screen(StylePicker(self.taxonomy, "Add a secondary style:"), picked)
 
     def action_tags(self) -> None:
         self._ask("Tag edits, e.g. +rain sounds,-vinyl crackle", lambda v: LabelChange(tags=v))

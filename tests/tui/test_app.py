@@ -179,3 +179,53 @@ async def test_starting_without_a_base_model_says_what_to_do(tui_workspace, play
         await pilot.pause(0.2)
         assert any("hf download" in n.message for n in app._notifications)
         assert not tui_workspace.runs_dir.exists() or not any(tui_workspace.runs_dir.iterdir())
+
+
+async def test_review_tags_lyrics_instrumental_flags_and_secondary_style(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    catalog = Catalog(tui_workspace.catalog_path)
+
+    async def answer(key: str, text: str) -> None:
+        await pilot.press(key)
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = text
+        await pilot.press("enter")
+        await _settle(app, pilot)
+
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        tid = app.screen.current_track.id
+        await answer("t", "+rain sounds,-vinyl crackle")
+        stored = catalog.get(tid)
+        assert stored.tag_edits.add == ["rain sounds"] and "vinyl crackle" not in stored.prompt
+        await pilot.press("S")
+        await pilot.pause()
+        await pilot.press(*"inst-01", "enter")
+        await _settle(app, pilot)
+        assert catalog.get(tid).styles == ["CORE-01", "INST-01"]
+        await answer("l", "[Verse]|late bus home|[Chorus]|hold on")
+        lyrics = tui_workspace.resolve(catalog.get(tid).output).with_name(f"{tid}_lyrics.txt").read_text()
+        assert lyrics == "[Verse]\nlate bus home\n\n[Chorus]\nhold on\n"
+        await pilot.press("i")
+        await _settle(app, pilot)
+        assert catalog.get(tid).instrumental is True
+        await answer("f", "check mix")
+        assert "check_mix" in catalog.get(tid).flags
+        await answer("f", "check_mix")
+        assert "check_mix" not in catalog.get(tid).flags
+        await answer("l", "[Guitar Solo]|x")
+        assert any("unknown section tag" in n.message for n in app._notifications)
+
+
+async def test_style_distribution_and_palette_commands(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        text = str(app.screen.query_one(".dialog").render())
+        assert "CORE-01" in text and "underrepresented" in text and "VOCAL-05" in text
+        await pilot.press("escape")
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert {"Go to Review", "Go to Training", "Help", "Import", "Play"} <= set(titles)
