@@ -44,8 +44,8 @@ class LofiGroup(click.Group):
 def main(ctx: click.Context, workspace: Path) -> None:
     """lofi-tui: curate, train, judge and export a lofi LoRA for ACE-Step 1.5."""
     ctx.obj = workspace
-    if ctx.invoked_subcommand is None:
-        ctx.invoke(main.get_command(ctx, "tui")) if main.get_command(ctx, "tui") else click.echo(ctx.get_help())
+    if ctx.invoked_subcommand is None:  # plain `lofi` opens the dashboard
+        ctx.invoke(main.get_command(ctx, "tui"))
 
 
 def workspace_of(ctx: click.Context, create: bool = True) -> Workspace:
