@@ -1,0 +1,47 @@
+"""``lofi-daemon --daemon``: the process lofi.nvim starts (``{daemon_path, "--daemon"}``)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+
+def default_cache_dir() -> Path:
+    env = os.environ.get("LOFI_CACHE_PATH")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("lofi-tui")) / "tracks"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="lofi-daemon", description="lofi.nvim-compatible generation daemon")
+    parser.add_argument("--daemon", action="store_true", help="speak JSON-RPC on stdin/stdout (what lofi.nvim runs)")
+    parser.add_argument("--model-dir", type=Path, default=os.environ.get("LOFI_MODEL_PATH"),
+                        help="model to serve [default: $LOFI_MODEL_PATH]")
+    parser.add_argument("--lora", type=Path, default=None, help="a checkpoint directory (runs/R/checkpoints/step-N)")
+    parser.add_argument("--cache-dir", type=Path, default=None, help="[default: $LOFI_CACHE_PATH or the user cache]")
+    args = parser.parse_args(argv)
+    if not args.daemon:
+        parser.print_help(sys.stderr)
+        return 2
+    if args.model_dir is None:
+        print("error: no model: pass --model-dir or set LOFI_MODEL_PATH (lofi.nvim's model_path)", file=sys.stderr)
+        return 2
+
+    from engine.daemon.pipeline_generator import PipelineGenerator, model_version
+    from engine.daemon.server import Daemon
+
+    daemon = Daemon(lambda: PipelineGenerator(args.model_dir, args.lora), args.cache_dir or default_cache_dir(),
+                    Path(args.model_dir).name, model_version(args.model_dir, args.lora))
+    code = daemon.serve(sys.stdin)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)  # do not wait for (or crash inside) a generation still running in the worker thread
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,43 @@
+"""Generation with the PyTorch ACE-Step pipeline (base checkpoint + optional LoRA).
+
+This is the daemon's backend until the ONNX bundle generator of the export issue lands; it gives
+the same protocol, queue and cache over a diffusers-format checkpoint.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+
+from engine.daemon.protocol import GenerateParams
+from engine.model.load import load_pipeline, model_identity
+from engine.training.checkpoints import LORA_FILE
+
+
+def model_version(model_dir: Path, lora_dir: Path | None = None) -> str:
+    """Cheap to compute before loading: part of every track id, so the cache knows which model made it."""
+    version = model_identity(model_dir)
+    return version + (f"+{Path(lora_dir).parent.parent.name}/{Path(lora_dir).name}" if lora_dir else "")
+
+
+class PipelineGenerator:
+    def __init__(self, model_dir: Path, lora_dir: Path | None = None) -> None:
+        self.pipe = load_pipeline(model_dir)
+        if lora_dir is not None:
+            self.pipe.load_lora_weights(Path(lora_dir), weight_name=LORA_FILE)
+
+    def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray:
+        total = params.inference_steps
+
+        def callback(_pipe, step: int, _t, kwargs: dict) -> dict:
+            on_step(step + 1, total)
+            return kwargs
+
+        with torch.no_grad():
+            audio = self.pipe(prompt=params.prompt, lyrics="[Instrumental]", audio_duration=params.duration_sec,
+                              num_inference_steps=total, guidance_scale=params.guidance_scale,
+                              generator=torch.Generator().manual_seed(seed), callback_on_step_end=callback).audios[0]
+        return audio.float().cpu().numpy().T
