@@ -1,16 +1,14 @@
-"""``lofi model ...``, ``lofi train`` and ``lofi runs``."""
+"""``lofi train`` and ``lofi runs``."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
 from pathlib import Path
 
 import click
 from rich.table import Table
 
-from engine.model.check import check_base_model, training_memory_gb
-from engine.model.tiny import build_tiny_checkpoint
+from engine.model.check import check_base_model
 from engine.training.config import DEFAULT_TARGETS, TrainConfig
 from engine.training.events import parse_lines
 from engine.training.runs import (
@@ -24,44 +22,6 @@ from engine.training.runs import (
 )
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, stderr, stdout
-
-
-@main.group("model")
-def model_group() -> None:
-    """Base model tools."""
-
-
-@model_group.command("init-tiny")
-@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--seed", type=int, default=0, show_default=True)
-def init_tiny_cmd(out: Path, seed: int) -> None:
-    """Write a tiny, NOT musical ACE-Step 1.5 checkpoint (random weights) for offline tests and the demo."""
-    build_tiny_checkpoint(out, seed=seed)
-    stderr.print(f"wrote a tiny ACE-Step 1.5 checkpoint to {out} (random weights: it does not make music)")
-
-
-@model_group.command("check")
-@click.argument("model_dir", type=click.Path(path_type=Path))
-@click.option("--rank", type=click.IntRange(1, 256), default=64, show_default=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="bf16", show_default=True)
-@click.option("--json", "as_json", is_flag=True)
-def check_cmd(model_dir: Path, rank: int, precision: str, as_json: bool) -> None:
-    """Validate a diffusers-format ACE-Step 1.5 checkpoint and estimate training memory."""
-    summary = check_base_model(model_dir)
-    memory = {r: training_memory_gb(summary, r, DEFAULT_TARGETS, precision) for r in sorted({rank, 64, 256})}
-    if as_json:
-        emit_json({"path": str(summary.path), "tiny": summary.tiny, "components": [asdict(c) for c in summary.components],
-                   "total_parameters": summary.total_parameters, "training_memory_gb": memory,
-                   "precision": precision})
-        return
-    table = Table(title=f"{summary.path}" + (" (tiny test model, not musical)" if summary.tiny else ""))
-    for col in ("component", "class", "parameters", "dtype"):
-        table.add_column(col, justify="right" if col == "parameters" else "left")
-    for c in summary.components:
-        table.add_row(c.name, c.class_name, f"{c.parameters:,}" if c.parameters else "-", c.dtype or "-")
-    stdout.print(table)
-    for r, gb in memory.items():
-        stdout.print(f"estimated training memory, rank {r}, {precision}, 30 s crops, checkpointing: {gb} GB")
 
 
 def _follow(path: Path, proc) -> int:

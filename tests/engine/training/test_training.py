@@ -130,21 +130,6 @@ def test_missing_base_model_fails_fast_naming_path_and_remedy(train_workspace, t
     assert not (path / "checkpoints").exists()
 
 
-def test_broken_component_is_named(tiny_model, tmp_path):
-    import shutil
-
-    from engine.model.check import check_base_model
-
-    broken = tmp_path / "broken"
-    shutil.copytree(tiny_model, broken)
-    (broken / "transformer" / "diffusion_pytorch_model.safetensors").unlink()
-    with pytest.raises(BaseModelError, match="transformer/ has no \\*.safetensors weights file"):
-        check_base_model(broken)
-    shutil.rmtree(broken / "vae")
-    with pytest.raises(BaseModelError, match="missing component directory vae/"):
-        check_base_model(broken)
-
-
 def test_graceful_stop_checkpoints_and_exits(train_workspace, tiny_model):
     path = create_run(train_workspace, _config(train_workspace, tiny_model, "graceful", max_steps=50,
                                                checkpoint_every=100))
