@@ -1,6 +1,6 @@
 """Evaluate a run's checkpoints and pick the best one.
 
-For a checkpoint: generate ``per_style`` clips for every style (fixed seeds), then measure, each
+For a checkpoint: generate ``per_style`` clips for every style (fixed seeds; a subset on request), then measure, each
 with the embedder and the counts it used recorded next to it:
 
 - FAD and FAD-inf of the generations against the validation split;
@@ -29,16 +29,19 @@ import numpy as np
 from engine.atomic import atomic_write_json
 from engine.catalog import Catalog
 from engine.errors import LofiError
-from engine.evaluation.generate import SampleJob, generate_samples
+from engine.evaluation.generate import (
+    checkpoint_pipeline,
+    generate_samples,
+    reset_if_changed,
+    style_jobs,
+)
 from engine.metrics.compare import EmbeddingCache, embed_files, fad_between
 from engine.metrics.embedders import availability, load_embedder, models_dir
-from engine.model.load import load_pipeline
 from engine.progress import CancelToken, ProgressCallback, no_progress
-from engine.prompts import preset_prompt
+from engine.prompts import build_prompt
 from engine.styles import load_styles
 from engine.track import ACCEPTED, SPLIT_VALIDATION
 from engine.training import checkpoints as ckpt
-from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
 from engine.workspace import Workspace
 
@@ -56,6 +59,7 @@ class EvalSettings:
     steps: int = 8
     seed: int = 0
     embedder: str | None = None  # default: clap-music when installed, else builtin
+    styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
 
 
 @dataclass
@@ -77,6 +81,13 @@ class EvalResult:
     styles: int
     combined: float
     settings: dict = field(default_factory=dict)
+
+
+def _run_dir(ws: Workspace, run: str) -> Path:
+    run_dir = ws.runs_dir / run
+    if not (run_dir / "config.json").exists():
+        raise EvaluationError(f"no run named {run} in {ws.runs_dir} (see `lofi runs`)")
+    return run_dir
 
 
 def _validation_tracks(ws: Workspace):
@@ -126,8 +137,7 @@ def _clap_score(clap, files: list[Path], prompts: list[str], cache: EmbeddingCac
 
 def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettings = EvalSettings(),
                         progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> EvalResult:
-    run_dir = ws.runs_dir / run
-    config = TrainConfig.load(run_dir)
+    run_dir = _run_dir(ws, run)
     if step not in ckpt.list_checkpoints(run_dir):
         raise EvaluationError(f"run {run} has no valid checkpoint at step {step}")
     reference = _validation_tracks(ws)
@@ -136,13 +146,12 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
     embedder = load_embedder(name, root)
     cache = EmbeddingCache(ws.cache_dir / "embeddings")
 
-    pipe = load_pipeline(config.base_model)
-    pipe.load_lora_weights(ckpt.checkpoint_dir(run_dir, step), weight_name=ckpt.LORA_FILE)
-    taxonomy = load_styles()
     out = run_dir / "eval" / f"step-{step}"
-    jobs = [SampleJob(sid, preset_prompt(taxonomy.get(sid)), settings.seed + k, out / f"{sid}-{k}.wav")
-            for sid in taxonomy.ids for k in range(settings.per_style)]
-    generate_samples(pipe, jobs, settings.duration, settings.steps, progress, cancel)
+    lora = json.loads((ckpt.checkpoint_dir(run_dir, step) / ckpt.CHECKSUMS).read_text())[ckpt.LORA_FILE]
+    reset_if_changed(out, {"lora_sha256": lora, "duration": settings.duration, "steps": settings.steps,
+                                "seed": settings.seed})
+    jobs = style_jobs(out, settings.per_style, settings.seed, settings.styles)
+    generate_samples(checkpoint_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
 
     ref_files = [ws.resolve(t.output) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)
@@ -156,7 +165,9 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
     if availability("clap-music", root).available:
         clap_model = embedder if name == "clap-music" else load_embedder("clap-music", root)
         clap = _clap_score(clap_model, [j.path for j in jobs], [j.prompt for j in jobs], cache)
-        clap_real = _clap_score(clap_model, ref_files, [t.prompt or "" for t in reference], cache)
+        taxonomy = load_styles()
+        prompts = [t.prompt or build_prompt(t, taxonomy)[0] for t in reference]  # unlabelled: as training would
+        clap_real = _clap_score(clap_model, ref_files, prompts, cache)
         ratio = clap / clap_real if clap_real and clap_real > 0 else None
 
     result = EvalResult(step, name, len(jobs), report.n_ref, report.n_eval, report.fad, report.fad_inf,
@@ -198,9 +209,7 @@ class CheckpointRow:
 
 
 def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
-    run_dir = ws.runs_dir / run
-    if not (run_dir / "config.json").exists():
-        raise EvaluationError(f"no run named {run} in {ws.runs_dir}")
+    run_dir = _run_dir(ws, run)
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
     best = ckpt.best_checkpoints(run_dir)

@@ -11,7 +11,7 @@ import numpy as np
 
 from engine.atomic import atomic_write_bytes
 from engine.audio.io import SUPPORTED_FORMATS, decode
-from engine.metrics.fad import fad, fad_inf, per_track_fad, stats
+from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, stats
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 
@@ -72,10 +72,19 @@ class FadReport:
     per_track: dict[str, float] = field(default_factory=dict)
 
 
-def fad_between(embedder, reference: list[Path], evaluated: list[Path], cache: EmbeddingCache,
-                progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> FadReport:
-    from engine.metrics.fad import MetricError
+def _as_files(source: Path | list[Path]) -> list[Path]:
+    return audio_files(source) if isinstance(source, (str, Path)) else list(source)
 
+
+def fad_between(embedder, reference: Path | list[Path], evaluated: Path | list[Path],
+                cache: EmbeddingCache | None = None, progress: ProgressCallback = no_progress,
+                cancel: CancelToken | None = None) -> FadReport:
+    """FAD of ``evaluated`` against ``reference`` (each a folder of audio or a list of files).
+
+    Also the quantized-versus-full comparison: two folders rendered from the same prompts and seeds.
+    """
+    reference, evaluated = _as_files(reference), _as_files(evaluated)
+    cache = cache or EmbeddingCache(None)
     if not reference or not evaluated:
         raise MetricError(f"FAD needs audio on both sides (found {len(reference)} reference and "
                           f"{len(evaluated)} evaluated files)")

@@ -153,7 +153,7 @@ class VGGishEmbedder:
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         x = _mono_at(samples, sample_rate, 16_000)
-        frames = _windows(x, 400, 160) * np.hanning(400).astype(np.float32)
+        frames = _windows(x, 400, 160) * np.hanning(401)[:-1].astype(np.float32)  # periodic Hann, as VGGish
         spec = np.abs(np.fft.rfft(frames, n=512, axis=1))
         logmel = np.log(spec @ self._mel.T + 0.01).astype(np.float32)  # [frames, 64]
         patches = _windows_2d(logmel, 96)

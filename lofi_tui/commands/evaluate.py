@@ -27,10 +27,11 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--embedding", type=click.Choice(NAMES), default=None,
               help="[default: clap-music when installed, else builtin]")
+@click.option("--style", "styles", multiple=True, help="Only these styles (repeatable) [default: all].")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int, duration: float, steps: int,
-             seed: int, embedding: str | None, as_json: bool) -> None:
+             seed: int, embedding: str | None, styles: tuple[str, ...], as_json: bool) -> None:
     """Generate clips for all styles with a checkpoint's LoRA and score them (FAD, CLAP, distinctness)."""
     ws = workspace_of(ctx)
     available = ckpt.list_checkpoints(ws.runs_dir / run_name)
@@ -45,7 +46,7 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
             chosen = [int(checkpoint)]
         except ValueError:
             raise click.BadParameter("a step number, 'latest' or 'all'", param_hint="--checkpoint") from None
-    settings = EvalSettings(per_style, duration, steps, seed, embedding)
+    settings = EvalSettings(per_style, duration, steps, seed, embedding, styles)
     results = []
     for step in chosen:
         with progress_bar(f"step {step}", enabled=not as_json) as on_progress:

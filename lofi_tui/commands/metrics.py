@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from engine.metrics.compare import EmbeddingCache, audio_files, fad_between
+from engine.metrics.compare import EmbeddingCache, fad_between
 from engine.metrics.embedders import NAMES, availability, load_embedder, models_dir
 from lofi_tui.cli import main
 from lofi_tui.output import emit_json, progress_bar, stderr, stdout
@@ -32,7 +32,7 @@ def fad_cmd(ctx: click.Context, ref_dir: Path, eval_dir: Path, embedding: str, c
     embedder = load_embedder(embedding, _models_root(ctx))
     cache = EmbeddingCache(cache_dir or Path(ctx.find_root().obj) / "cache" / "embeddings")
     with progress_bar("embedding", enabled=not as_json) as on_progress:
-        report = fad_between(embedder, audio_files(ref_dir), audio_files(eval_dir), cache, on_progress)
+        report = fad_between(embedder, ref_dir, eval_dir, cache, on_progress)
     if as_json:
         doc = {"fad": report.fad, "fad_inf": report.fad_inf, "fad_inf_r2": report.fad_inf_r2,
                "embedding": report.embedding, "comparable_with_published": report.comparable,

@@ -1,10 +1,13 @@
 import json
 
+import pytest
+
 from engine import synth
 from tests.audio_files import write
 from tests.cli.test_catalog_cli import lofi
 
 
+@pytest.mark.slow
 def test_fad_json_and_models_listing(tmp_path):
     for i in range(3):
         write(tmp_path / "ref" / f"r{i}.mp3", synth.lofi(5, seed=i))

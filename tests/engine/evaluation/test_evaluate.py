@@ -12,7 +12,9 @@ from engine.evaluation.evaluate import (
     distinctness,
     evaluate_checkpoint,
 )
+from engine.evaluation.generate import reset_if_changed, style_jobs
 from engine.ingest import ingest
+from engine.styles import StyleError
 from engine.metrics.tiny_clap import build_tiny_clap
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
@@ -21,7 +23,8 @@ from engine.training.runs import create_run
 from engine.workspace import Workspace
 from tests.audio_files import lofi_file
 
-SETTINGS = EvalSettings(per_style=2, duration=1.0, steps=1)
+STYLES = ("CORE-01", "SEASON-01", "THEME-01", "VOCAL-01")
+SETTINGS = EvalSettings(per_style=2, duration=1.0, steps=1, styles=STYLES)
 
 
 @pytest.fixture(scope="module")
@@ -57,13 +60,13 @@ def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run
     cached_before = set(cache.iterdir())
     second = evaluate_checkpoint(ws, "r", 4, SETTINGS)
     new = set(cache.iterdir()) - cached_before
-    assert len(new) == 38 * 2  # only the new generations; the reference was not embedded again
+    assert len(new) == 4 * 2  # only the new generations; the reference was not embedded again
 
     for result in (first, second):
-        assert result.embedding == "clap-music" and result.samples == 76 and result.styles == 38
-        assert result.n_eval_frames >= 76 and result.n_ref_frames > 0
-        assert result.clap is not None and result.clap_real is not None and result.clap_samples == 76
-        assert result.distinctness_chance == pytest.approx(1 / 38)
+        assert result.embedding == "clap-music" and result.samples == 8 and result.styles == 4
+        assert result.n_eval_frames >= 8 and result.n_ref_frames > 0
+        assert result.clap is not None and result.clap_real is not None and result.clap_samples == 8
+        assert result.distinctness_chance == pytest.approx(1 / 4)
         assert result.fad >= 0 and np.isfinite(result.fad_inf) and 0 < result.combined <= 1
     stored = json.loads((ws.runs_dir / "r" / "eval" / "step-4.json").read_text())
     assert stored["fad"] == second.fad and stored["settings"]["per_style"] == 2
@@ -100,3 +103,23 @@ def test_combined_score_rewards_lower_fad_and_higher_distinctness():
     assert combined_score(0.1, None, 0.5, 0.1) > combined_score(5.0, None, 0.5, 0.1)
     assert combined_score(1.0, 0.8, 0.9, 0.1) > combined_score(1.0, 0.8, 0.2, 0.1)
     assert combined_score(1.0, 0.9, 0.5, 0.1) > combined_score(1.0, 0.3, 0.5, 0.1)
+
+
+def test_clips_from_other_weights_or_settings_are_not_reused(tmp_path):
+    identity = {"lora_sha256": "a", "duration": 1.0, "steps": 1, "seed": 0}
+    reset_if_changed(tmp_path, identity)
+    (tmp_path / "CORE-01-0.wav").write_bytes(b"clip")
+    reset_if_changed(tmp_path, dict(identity))
+    assert (tmp_path / "CORE-01-0.wav").exists()  # same checkpoint and settings: resume
+    reset_if_changed(tmp_path, {**identity, "lora_sha256": "b"})
+    assert not (tmp_path / "CORE-01-0.wav").exists()
+    assert json.loads((tmp_path / "clips.json").read_text())["lora_sha256"] == "b"
+
+
+def test_every_style_gets_its_clips_with_fixed_seeds(tmp_path):
+    jobs = style_jobs(tmp_path, per_style=2, seed=7)
+    assert len(jobs) == 38 * 2 and len({j.style for j in jobs}) == 38 and {j.seed for j in jobs} == {7, 8}
+    assert len({j.path for j in jobs}) == 76 and all(j.prompt for j in jobs)
+    assert [j.style for j in style_jobs(tmp_path, 1, styles=("season-02",))] == ["SEASON-02"]
+    with pytest.raises(StyleError, match="unknown style 'NOPE-9'"):
+        style_jobs(tmp_path, 1, styles=("NOPE-9",))

@@ -58,3 +58,15 @@ def test_cached_reference_is_not_recomputed(models, tmp_path):
     assert first.n_ref == sum(embedder.embed(synth.lofi(6, seed=i), synth.SR).shape[0] for i in range(3))
     same = fad_between(embedder, ref, ref, cache)
     assert same.fad == pytest.approx(0.0, abs=1e-6) and first.fad > 1e-3
+
+
+def test_fad_between_folders_for_quantized_versus_full(tmp_path):
+    for i in range(3):  # the same prompts and seeds rendered twice: one copy exact, one slightly degraded
+        clip = synth.lofi(4, seed=30 + i)
+        write(tmp_path / "full" / f"s{i}.wav", clip)
+        write(tmp_path / "same" / f"s{i}.wav", clip)
+        write(tmp_path / "noisy" / f"s{i}.wav", clip + synth.noise(4, seed=i, amplitude=0.05)[: len(clip)])
+    embedder = load_embedder("builtin", tmp_path)
+    assert fad_between(embedder, tmp_path / "full", tmp_path / "same").fad == pytest.approx(0.0, abs=1e-6)
+    degraded = fad_between(embedder, tmp_path / "full", tmp_path / "noisy")
+    assert degraded.fad > 1e-3 and degraded.files_ref == degraded.files_eval == 3
