@@ -49,7 +49,8 @@ class TrainConfig:
     sample_duration: float = 10.0
     sample_steps: int = 8
     # divergence handling
-    spike_factor: float = 10.0
+    spike_factor: float = 10.0  # a loss this many times its running average is a divergence...
+    spike_warmup: int = 20  # ...once the average holds this many steps
     max_rollbacks: int = 2
     rollback_lr_factor: float = 0.5
 

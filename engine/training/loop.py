@@ -36,7 +36,6 @@ STOP_FILE = "STOP"
 # comma-separated steps, and slow every step down so a test can kill or stop a run mid-way.
 NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"
 SLEEP_ENV = "LOFI_DEBUG_STEP_SLEEP"
-_SPIKE_WARMUP = 20
 
 
 class TrainingError(LofiError):
@@ -171,7 +170,7 @@ class Trainer:
             raise Diverged(f"loss is {total} at step {step}")
         if not math.isfinite(grad_norm):
             raise Diverged(f"gradient norm is {grad_norm} at step {step}")
-        if len(self._recent) >= _SPIKE_WARMUP and total > cfg.spike_factor * (sum(self._recent) / len(self._recent)):
+        if len(self._recent) >= cfg.spike_warmup and total > cfg.spike_factor * (sum(self._recent) / len(self._recent)):
             raise Diverged(f"loss {total:.4g} at step {step} is over {cfg.spike_factor:g}x its running average")
         lr = self.optimizer.param_groups[0]["lr"]
         self.optimizer.step()

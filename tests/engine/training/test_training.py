@@ -105,6 +105,19 @@ def test_nan_loss_rolls_back_and_lowers_the_learning_rate(train_workspace, tiny_
     assert all(v == v for v in _losses(path))  # no NaN recorded as a step
 
 
+def test_loss_spike_stops_a_run_once_its_rollbacks_are_spent(train_workspace, tiny_model):
+    from engine.training.loop import TrainingError
+
+    # spike_factor 0.01: the first step after the running-average warm-up counts as a spike
+    path = create_run(train_workspace, _config(train_workspace, tiny_model, "spike", max_steps=8, checkpoint_every=2,
+                                               spike_factor=0.01, spike_warmup=3, max_rollbacks=0))
+    with pytest.raises(TrainingError, match="training diverged .*over 0.01x its running average.*lower --lr"):
+        Trainer(path).run()
+    events = read_metrics(path / "metrics.jsonl").events
+    assert [e["event"] for e in events][-2:] == ["divergence", "stopped"] and events[-1]["step"] == 4
+    assert run_info(path).status == "diverged" and run_info(path).checkpoints[-1] == 2
+
+
 def test_corrupt_checkpoint_is_skipped_with_a_warning(train_workspace, tiny_model):
     path = create_run(train_workspace, _config(train_workspace, tiny_model, "corrupt", max_steps=4))
     Trainer(path).run()
