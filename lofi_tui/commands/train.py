@@ -141,6 +141,7 @@ def runs_cmd(ctx: click.Context, as_json: bool) -> None:
     for col in ("run", "status", "step", "loss", "checkpoints"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.name, r.status, f"{r.step}/{r.max_steps}", f"{r.last_loss:.4f}" if r.last_loss is not None else "-",
+        loss = f"{r.last_loss:.4f}" if r.last_loss is not None else "-"
+        table.add_row(r.name, r.status, f"{r.step}/{r.max_steps}", loss,
                       ", ".join(map(str, r.checkpoints)) or "-")
     stdout.print(table)
