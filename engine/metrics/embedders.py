@@ -99,7 +99,9 @@ class ClapEmbedder:
     def __init__(self, path: Path) -> None:
         import torch
         from transformers import ClapModel, ClapProcessor
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # the engine never prints; progress is reported by callers
         try:
             self.model = ClapModel.from_pretrained(path, local_files_only=True).eval()
             self.processor = ClapProcessor.from_pretrained(path, local_files_only=True)
@@ -121,7 +123,8 @@ class ClapEmbedder:
             for i in range(0, len(windows), 8):
                 inputs = self.processor(audio=windows[i : i + 8], sampling_rate=self.info.sample_rate,
                                         return_tensors="pt")
-                out.append(self.model.get_audio_features(input_features=inputs["input_features"]).pooler_output)
+                wanted = {k: inputs[k] for k in ("input_features", "is_longer") if k in inputs}  # fused or not
+                out.append(self.model.get_audio_features(**wanted).pooler_output)
         return self._torch.cat(out).numpy().astype(np.float64)
 
     def embed_text(self, texts: list[str]) -> np.ndarray:

@@ -13,9 +13,11 @@ def build_tiny_clap(out_dir: Path, seed: int = 0) -> Path:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizerFast
+    from transformers.utils import logging as transformers_logging
 
     from engine.model.tiny import _corpus
 
+    transformers_logging.disable_progress_bar()
     torch.manual_seed(seed)
     tok = Tokenizer(models.BPE())
     tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
