@@ -7,6 +7,7 @@ from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Iterable
 
+from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -89,10 +90,15 @@ class LofiApp(App[None]):
                 self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
                 self._told_no_audio = True
             return
+        self._play_in_background(path)
+
+    @work(thread=True, exclusive=True, group="playback")
+    def _play_in_background(self, path: Path) -> None:
+        """Decoding a long MP3 takes a moment: never on the UI thread."""
         try:
             self.player.play(path)
-        except Exception as exc:  # a device that disappears must not take the dashboard down
-            self.notify(f"could not play {Path(path).name}: {exc}", severity="error")
+        except Exception as exc:  # a bad file or a device that disappears must not take the dashboard down
+            self.call_from_thread(self.notify, f"could not play {Path(path).name}: {exc}", severity="error")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)

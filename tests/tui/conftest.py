@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from engine import synth
+from engine.audio.io import decode
 from engine.catalog import Catalog
 from engine.track import SourceRecord, Track
 from engine.workspace import Workspace
@@ -24,6 +25,7 @@ class RecordingPlayer:
         self.played: list[Path] = []
 
     def play(self, path: Path) -> None:
+        decode(Path(path))  # like a real player: a file that does not decode fails here
         self.played.append(Path(path))
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import DataTable, Input, OptionList, Select
 
 from engine.catalog import Catalog
@@ -66,7 +67,26 @@ async def test_space_plays_the_selected_track(tui_workspace, player):
     async with app.run_test(size=(100, 32)) as pilot:
         await _settle(app, pilot)
         await pilot.press("space")
+        await _settle(app, pilot)
         assert len(player.played) == 1 and player.played[0].suffix == ".mp3" and player.played[0].exists()
+
+
+async def test_a_track_that_cannot_be_played_is_reported_and_the_app_goes_on(tui_workspace, player):
+    first = tui_workspace.resolve("tracks/core/0000000000000001.mp3")
+    first.write_bytes(b"not an mp3 at all")
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        table = app.screen.query_one("#tracks", DataTable)
+        table.move_cursor(row=[table.get_row_at(i)[0] for i in range(table.row_count)].index("rainy window"))
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert player.played == []
+        assert any(n.message.startswith("could not play 0000000000000001.mp3") for n in app._notifications)
+        table.move_cursor(row=[table.get_row_at(i)[0] for i in range(table.row_count)].index("coffee steam"))
+        await pilot.press("space")
+        await _settle(app, pilot)
+        assert [p.name for p in player.played] == ["0000000000000002.mp3"]
 
 
 async def test_no_audio_output_is_said_once_and_the_app_keeps_working(tui_workspace):
@@ -80,6 +100,7 @@ async def test_no_audio_output_is_said_once_and_the_app_keeps_working(tui_worksp
         assert app.screen.TITLE == "2 Review"
 
 
+@pytest.mark.slow
 async def test_import_runs_ingest_in_a_worker_and_reports(tui_workspace, player, tmp_path):
     from tests.audio_files import lofi_file
 
