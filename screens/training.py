@@ -7,6 +7,7 @@ the chart's width (min/max per column), so 100,000 steps draw as fast as 100.
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from pathlib import Path
 
@@ -57,6 +58,9 @@ class TrainingScreen(Screen):
         self.smoothing = 0.9
         self.following: str | None = None
         self._stop_follow = threading.Event()
+        # Runs started from here are our children: poll them so a finished one does not linger as
+        # a zombie that still looks alive (it would block resuming it).
+        self._started: list[subprocess.Popen] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -84,7 +88,11 @@ class TrainingScreen(Screen):
     def on_unmount(self) -> None:
         self._stop_follow.set()
 
+    def _reap(self) -> None:
+        self._started = [p for p in self._started if p.poll() is None]
+
     def _refresh_runs(self) -> None:
+        self._reap()
         runs = list_runs(self.app.workspace)
         self.query_one("#runs", Select).set_options([(f"{r.name} ({r.status}, step {r.step})", r.name) for r in runs])
 
@@ -118,16 +126,17 @@ class TrainingScreen(Screen):
         try:
             check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
             path = create_run(self.app.workspace, config)
-            start_run(path, detach=True)
+            self._started.append(start_run(path, detach=True))
         except LofiError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error")
             return
-        self.app.call_from_thread(self._attach, config.run)
+        self.app.call_from_thread(self.attach_run, config.run)
 
     def action_stop(self) -> None:
         if not self.following:
             self.notify("no run attached")
             return
+        self._reap()
         alive = request_stop(run_dir(self.app.workspace, self.following))
         self.notify(f"asked {self.following} to checkpoint and stop" if alive else f"{self.following} is not running")
 
@@ -135,8 +144,9 @@ class TrainingScreen(Screen):
         if not self.following:
             self.notify("pick a run under Follow run first")
             return
+        self._reap()
         try:
-            start_run(run_dir(self.app.workspace, self.following), detach=True)
+            self._started.append(start_run(run_dir(self.app.workspace, self.following), detach=True))
             self.notify(f"resuming {self.following}")
         except LofiError as exc:
             self.notify(str(exc), severity="error")
