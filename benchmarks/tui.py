@@ -1,7 +1,8 @@
 """Dashboard speed with a 10,000-track catalog and a 100,000-step training run (headless Textual).
 
-Prints: time to first paint of the catalog (all rows in the table), time to filter and to sort,
-and the time to redraw the loss chart (decimation + plotext build) at 100,000 points.
+Prints: time to first paint of the catalog (first rows, then all rows in the table), time to
+filter and to sort, the time to redraw the loss chart (decimation + plotext build) at 100,000
+points, and how long a newly appended metrics line takes to reach the chart.
 
     python benchmarks/tui.py [--tracks 10000] [--steps 100000]
 """
@@ -21,6 +22,7 @@ from engine.catalog import Catalog
 from engine.track import SourceRecord, Track
 from engine.workspace import Workspace
 from lofi_tui.app import LofiApp
+from screens.catalog import FILTER_DELAY
 
 STYLES = ["CORE-01", "CORE-02", "THEME-01", "SEASON-06", "INST-01", "VOCAL-02"]
 
@@ -50,6 +52,9 @@ async def measure(ws: Workspace, tracks: int, steps: int) -> None:
     app = LofiApp(ws)
     async with app.run_test(size=(160, 48)) as pilot:
         table = app.screen.query_one("#tracks", DataTable)
+        while table.row_count == 0:
+            await pilot.pause(0.01)
+        first_rows = time.perf_counter() - start
         while table.row_count < tracks:
             await pilot.pause(0.01)
         await pilot.pause()
@@ -57,10 +62,14 @@ async def measure(ws: Workspace, tracks: int, steps: int) -> None:
 
         t = time.perf_counter()
         app.screen.query_one("#filter", Input).value = "status:accepted style:CORE-01 flag:needs_review"
+        while table.row_count == tracks or table.row_count < len(app.screen.shown):
+            await pilot.pause(0.005)
         await pilot.pause()
-        filtered = time.perf_counter() - t
+        filtered = time.perf_counter() - t - FILTER_DELAY
         shown = table.row_count
         app.screen.query_one("#filter", Input).value = ""
+        while table.row_count < tracks:
+            await pilot.pause(0.01)
         await pilot.pause()
         t = time.perf_counter()
         table.sort("score", reverse=True)
@@ -78,10 +87,21 @@ async def measure(ws: Workspace, tracks: int, steps: int) -> None:
             app.screen._redraw()
             chart.plt.build()
         redraw = (time.perf_counter() - t) / 5
+
+        t = time.perf_counter()
+        with open(ws.runs_dir / "long" / "metrics.jsonl", "a") as fh:
+            fh.write(json.dumps({"type": "step", "step": steps + 1, "loss": 0.5, "lr": 1e-4, "grad_norm": 0.4,
+                                 "step_time": 0.2, "samples_per_sec": 5, "memory_mb": 9000, "time": 0}) + "\n")
+        while steps + 1 not in app.screen.metrics.steps:
+            await pilot.pause(0.01)
+        await pilot.pause()
+        new_line = time.perf_counter() - t
         app.screen._stop_follow.set()
-    print(f"catalog of {tracks} tracks: first paint (all rows in the table) {first_paint:.2f} s")
-    print(f"  filter to {shown} rows: {filtered * 1000:.0f} ms; sort by score: {sort * 1000:.0f} ms")
-    print(f"loss chart at {steps} steps: redraw (decimate + build) {redraw * 1000:.0f} ms")
+    print(f"catalog of {tracks} tracks: first rows on screen {first_rows:.2f} s, "
+          f"all rows in the table {first_paint:.2f} s (app start included)")
+    print(f"  filter to {shown} rows: {filtered * 1000:.0f} ms after typing pauses; sort by score: {sort * 1000:.0f} ms")
+    print(f"loss chart at {steps} steps: redraw (decimate + build) {redraw * 1000:.0f} ms; "
+          f"a new metrics line is on the chart after {new_line * 1000:.0f} ms")
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.signal import lfilter
 
 
 @dataclass(frozen=True)
@@ -32,14 +33,14 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, width: int) -> Decimated:
 
 
 def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
-    """Exponential moving average with TensorBoard's meaning of smoothing (0 = raw, 0.99 = very smooth)."""
+    """Exponential moving average with TensorBoard's meaning of smoothing (0 = raw, 0.99 = very smooth).
+
+    Debiased (divided by the weight so far), so the start is not dragged towards 0; computed as
+    a linear filter because the chart recomputes it over 100,000 points on every new line.
+    """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0 or smoothing <= 0:
         return values
-    out = np.empty_like(values)
-    acc, weight = 0.0, 0.0
-    for i, v in enumerate(values):
-        acc = smoothing * acc + (1 - smoothing) * v
-        weight = smoothing * weight + (1 - smoothing)
-        out[i] = acc / weight  # debiased, so the start is not dragged towards 0
-    return out
+    acc = lfilter([1 - smoothing], [1, -smoothing], values)
+    weight = 1 - smoothing ** np.arange(1, values.size + 1)
+    return acc / weight

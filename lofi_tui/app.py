@@ -100,6 +100,10 @@ class LofiApp(App[None]):
         except Exception as exc:  # a bad file or a device that disappears must not take the dashboard down
             self.call_from_thread(self.notify, f"could not play {Path(path).name}: {exc}", severity="error")
 
+    def notify(self, message: str, **options) -> None:
+        """Messages carry file names and paths ("[2019] album/..."): never read them as markup."""
+        super().notify(message, **{**options, "markup": False})
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key, name in (("catalog", "Catalog"), ("review", "Review"), ("training", "Training"),

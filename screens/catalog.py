@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -11,6 +12,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import ModalScreen, Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
 
 from engine.audio.io import decode
@@ -32,13 +34,16 @@ COLUMNS = (("title", "Title", 22), ("dur", "Len", 5), ("style", "Style", 9), ("c
 
 
 FILL_BATCH = 500
+FILTER_DELAY = 0.15  # seconds of no typing before the table is refilled
 
 
 def _row(t: Track) -> tuple:
     status = t.status if not t.reason else f"{t.status}: {t.reason}"
     dur = f"{int(t.duration_sec // 60)}:{int(t.duration_sec % 60):02d}" if t.duration_sec else "-"
-    return (t.title, dur, t.primary_style or "-", t.category, round(t.quality_score) if t.quality_score else 0,
-            status, t.split, " ".join(t.flags), t.source.license or "-")
+    # DataTable reads str cells as Rich markup: a title like "rain [demo]" would lose its brackets.
+    return (escape(t.title), dur, t.primary_style or "-", t.category,
+            round(t.quality_score) if t.quality_score else 0, status, t.split, " ".join(t.flags),
+            escape(t.source.license or "-"))
 
 
 class CatalogLoaded(Message):
@@ -103,6 +108,7 @@ class CatalogScreen(Screen):
         self._sort_by: tuple[str, bool] | None = None
         self._import_cancel: CancelToken | None = None
         self._fill_token = 0
+        self._filter_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -136,7 +142,10 @@ class CatalogScreen(Screen):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        self._show_rows()
+        # Refilling 10,000 rows costs a few hundred ms: wait until typing pauses, not per key.
+        if self._filter_timer is not None:
+            self._filter_timer.stop()
+        self._filter_timer = self.set_timer(FILTER_DELAY, self._show_rows)
 
     def _show_rows(self) -> None:
         query = self.query_one("#filter", Input).value

@@ -225,7 +225,8 @@ class TrainingScreen(Screen):
         loss = np.array([self.metrics.steps[s]["loss"] for s in steps])
         width = max(10, chart.size.width - 10)
         raw = decimate_minmax(x, loss, width)
-        smooth = decimate_minmax(x, ema(loss, self.smoothing), width)
+        smoothed = ema(loss, self.smoothing)
+        smooth = decimate_minmax(x, smoothed, width)
         plt.plot(raw.x.tolist(), raw.high.tolist(), color="gray", marker="braille")
         plt.plot(raw.x.tolist(), raw.low.tolist(), color="gray", marker="braille")
         plt.plot(smooth.x.tolist(), ((smooth.low + smooth.high) / 2).tolist(), color="cyan", marker="braille")
@@ -236,7 +237,7 @@ class TrainingScreen(Screen):
         max_steps = TrainConfig.load(run_dir(self.app.workspace, self.following)).max_steps
         eta = (max_steps - steps[-1]) / rate if rate else float("inf")
         stats.update(
-            f"step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} (smoothed {ema(loss, self.smoothing)[-1]:.4f})  "
+            f"step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} (smoothed {smoothed[-1]:.4f})  "
             f"lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}\n"
             f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB")
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
+from rich.text import Text
 from textual.widgets import DataTable, Input, OptionList, Select
 
 from engine.catalog import Catalog
 from lofi_tui.app import LofiApp
+from screens.catalog import FILTER_DELAY
 from tests.tui.conftest import RecordingPlayer, write_run
 
 
@@ -46,12 +48,14 @@ async def test_catalog_filters_sorts_and_shows_details(tui_workspace, player):
         await pilot.press("slash")
         await pilot.press(*"status:rejected")
         await pilot.pause()
+        assert table.row_count == 5, "the table is refilled once typing pauses, not on every key"
+        await pilot.pause(FILTER_DELAY + 0.1)
         assert table.row_count == 1 and table.get_row_at(0)[0] == "crushed master"
         app.screen.query_one("#filter", Input).value = "flag:missing_license"
-        await pilot.pause()
+        await pilot.pause(FILTER_DELAY + 0.1)
         assert [table.get_row_at(i)[0] for i in range(table.row_count)] == ["late bus"]
         app.screen.query_one("#filter", Input).value = ""
-        await pilot.pause()
+        await pilot.pause(FILTER_DELAY + 0.1)
         await pilot.click("#tracks", offset=(3, 0))  # the Title header
         await pilot.pause()
         assert [table.get_row_at(i)[0] for i in range(5)] == sorted(table.get_row_at(i)[0] for i in range(5))
@@ -105,7 +109,7 @@ async def test_import_runs_ingest_in_a_worker_and_reports(tui_workspace, player,
     from tests.audio_files import lofi_file
 
     lofi_file(tmp_path / "new" / "fresh beat.wav", 31, seed=5)
-    (tmp_path / "new" / "notes.txt").write_text("not audio")
+    (tmp_path / "new" / "[live] notes.txt").write_text("not audio")  # brackets: not Rich markup
     app = LofiApp(tui_workspace, player=player)
     async with app.run_test(size=(100, 32)) as pilot:
         await _settle(app, pilot)
@@ -118,9 +122,13 @@ async def test_import_runs_ingest_in_a_worker_and_reports(tui_workspace, player,
             if any("Import finished" in (n.title or "") for n in app._notifications):
                 break
         note = next(n for n in app._notifications if n.title == "Import finished")
-        assert "1 accepted" in note.message and "notes.txt: unsupported_format" in note.message
+        assert "1 accepted" in note.message and "[live] notes.txt: unsupported_format" in note.message
+        assert note.markup is False
         await _settle(app, pilot)
-        assert app.screen.query_one("#tracks", DataTable).row_count == 7
+        table = app.screen.query_one("#tracks", DataTable)
+        assert table.row_count == 7
+        shown = [Text.from_markup(table.get_row_at(i)[0]).plain for i in range(7)]  # as the table draws it
+        assert "[live] notes" in shown
 
 
 async def test_review_changes_are_saved_at_once_and_undo_restores(tui_workspace, player):

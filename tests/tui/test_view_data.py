@@ -33,6 +33,7 @@ def test_smoothing_zero_is_raw_and_higher_is_smoother_without_a_start_bias():
     rng = np.random.default_rng(0)
     noisy = 2.0 + rng.normal(0, 0.5, 2000)
     assert np.array_equal(ema(noisy, 0.0), noisy)
+    assert np.allclose(ema(np.array([1.0, 3.0]), 0.5), [1.0, (0.25 + 1.5) / 0.75])
     light, heavy = ema(noisy, 0.6), ema(noisy, 0.95)
     assert np.std(np.diff(heavy)) < np.std(np.diff(light)) < np.std(np.diff(noisy))
     assert abs(heavy[0] - noisy[0]) < 1e-12  # debiased: the first value is not pulled towards zero
