@@ -1,0 +1,55 @@
+"""What a bundle needs from the PyTorch pipeline besides graphs: audio geometry, the sampler's
+settings, the prompt templates and two learned arrays (silence latent, null condition).
+
+Read from the pipeline itself (its call defaults, its own prompt formatter) so the ONNX generator
+reproduces it without importing torch.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from pathlib import Path
+
+import numpy as np
+
+from engine.onnx_generate.prompt import CAPTION, DURATION, LANGUAGE, LYRICS
+
+_SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
+
+
+def _call_default(pipe, name: str):
+    return inspect.signature(type(pipe).__call__).parameters[name].default
+
+
+def prompt_spec(pipe) -> dict:
+    text, lyrics = pipe._format_prompt(prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
+                                       audio_duration=float(_SENTINEL))
+    return {"text_template": text.replace(str(_SENTINEL), DURATION), "lyrics_template": lyrics,
+            "max_text_tokens": _call_default(pipe, "max_text_length"),
+            "max_lyric_tokens": _call_default(pipe, "max_lyric_length"),
+            "timbre_frames": math.ceil(30 * pipe.latents_per_second)}
+
+
+def write_facts(pipe, out_dir: Path) -> dict:
+    """Save the arrays into ``out_dir`` and return the manifest sections describing the model."""
+    out_dir = Path(out_dir)
+    ce = pipe.condition_encoder
+    np.save(out_dir / "silence_latent.npy", ce.silence_latent.detach().float().numpy(), allow_pickle=False)
+    np.save(out_dir / "null_condition.npy", ce.null_condition_emb.detach().float().numpy(), allow_pickle=False)
+    turbo = bool(pipe.is_turbo)
+    vae = pipe.vae.config
+    return {
+        "audio": {"sample_rate": int(pipe.sample_rate), "channels": int(vae.audio_channels),
+                  "latent_rate": float(pipe.latents_per_second),
+                  "samples_per_latent": int(math.prod(vae.downsampling_ratios)),
+                  "acoustic_dim": int(pipe.transformer.config.audio_acoustic_hidden_dim),
+                  "normalisation": "peak to -1 dBFS (after dividing by the peak when above 1)"},
+        "scheduler": {"type": "flow_match_euler", "shift": float(_call_default(pipe, "shift")), "turbo": turbo,
+                      "timesteps": "t = linspace(1, 0, steps + 1); t = shift*t / (1 + (shift-1)*t); Euler to 0"},
+        "guidance": {"type": "apg", "default_scale": 1.0 if turbo else float(_call_default(pipe, "guidance_scale")),
+                     "momentum": -0.75, "norm_threshold": 2.5, "eta": 0.0, "applies": "scale > 1 and not turbo"},
+        "default_steps": 8 if turbo else 50,
+        "prompt": prompt_spec(pipe),
+        "arrays": {"silence_latent": "silence_latent.npy", "null_condition": "null_condition.npy"},
+    }

@@ -1,0 +1,66 @@
+"""Resumable export stages: each stage fills a temporary directory that is renamed into place, with a
+``stage.json`` recording its files' checksums and results. A stage whose directory holds a matching
+``stage.json`` is done and skipped, so an interrupted or failed export resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Callable
+
+from engine.atomic import atomic_write_json, fsync_dir
+from engine.errors import LofiError
+from engine.onnx_generate.bundle import sha256_file
+
+STAGE_FILE = "stage.json"
+
+
+class ExportError(LofiError):
+    """An export step failed (bad checkpoint, failed parity, unsupported precision...)."""
+
+
+def files_of(root: Path) -> list[Path]:
+    return sorted(p for p in Path(root).rglob("*") if p.is_file() and p.name != STAGE_FILE)
+
+
+def checksums(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): sha256_file(p) for p in files_of(root)}
+
+
+def load_stage(path: Path) -> dict | None:
+    """The stage's recorded results when every file is present and intact, else None."""
+    try:
+        record = json.loads((Path(path) / STAGE_FILE).read_text(encoding="utf-8"))
+        if checksums(path) == record["checksums"]:
+            return record
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def run_stage(path: Path, build: Callable[[Path], dict]) -> tuple[dict, bool]:
+    """``build(tmp_dir) -> results`` unless ``path`` already holds a valid stage; returns (record, ran)."""
+    path = Path(path)
+    done = load_stage(path)
+    if done is not None:
+        return done, False
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        results = build(tmp)
+        record = {"results": results, "checksums": checksums(tmp)}
+        for file in files_of(tmp):
+            with open(file, "rb") as fh:
+                os.fsync(fh.fileno())
+        atomic_write_json(tmp / STAGE_FILE, record)
+        if path.exists():
+            shutil.rmtree(path)  # an invalid leftover of an earlier attempt
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return record, True

@@ -1,0 +1,97 @@
+"""Open an exported bundle: read and check ``manifest.json``, verify checksums, start ORT sessions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import LofiError
+
+MANIFEST = "manifest.json"
+FORMAT = "lofi-onnx-bundle"
+FORMAT_VERSION = 1
+GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
+
+
+class BundleError(LofiError):
+    """An export bundle is missing, incomplete, corrupt or of an unknown format."""
+
+
+def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_manifest(root: Path) -> dict:
+    path = Path(root) / MANIFEST
+    if not Path(root).is_dir():
+        raise BundleError(f"{root} is not a directory: pass a bundle folder such as exports/<name>/int8")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BundleError(f"{path} not found: {root} is not a finished export bundle (run `lofi export` "
+                          "again to complete it)") from None
+    except json.JSONDecodeError as exc:
+        raise BundleError(f"{path} is not valid JSON ({exc.msg}, line {exc.lineno}); re-run `lofi export`") from None
+    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+        raise BundleError(f"{path}: unknown bundle format {manifest.get('format')!r} version "
+                          f"{manifest.get('format_version')!r}; this lofi reads {FORMAT} v{FORMAT_VERSION}")
+    missing = [g for g in GRAPHS if g not in manifest.get("graphs", {})]
+    if missing:
+        raise BundleError(f"{path} lists no {', '.join(missing)} graph; re-run `lofi export`")
+    return manifest
+
+
+def verify_checksums(root: Path, manifest: dict) -> None:
+    """Every file the manifest lists must be present with its recorded sha256."""
+    for name, digest in manifest["checksums"].items():
+        path = Path(root) / name
+        if not path.exists():
+            raise BundleError(f"{path} is missing from the bundle; re-run `lofi export` to rebuild it")
+        if sha256_file(path) != digest:
+            raise BundleError(f"{path} does not match its checksum in {MANIFEST} (corrupt or modified); "
+                              "re-run `lofi export` or copy the bundle again")
+
+
+@dataclass
+class Bundle:
+    root: Path
+    manifest: dict
+    sessions: dict
+    tokenizer: object
+    silence_latent: np.ndarray
+    null_condition: np.ndarray
+
+    @property
+    def version(self) -> str:
+        """Changes whenever any file of the bundle changes: the daemon's track ids depend on it."""
+        return hashlib.sha256(json.dumps(self.manifest["checksums"], sort_keys=True).encode()).hexdigest()[:16]
+
+    @classmethod
+    def open(cls, root: Path | str, threads: int = 0) -> "Bundle":
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        root = Path(root)
+        manifest = read_manifest(root)
+        verify_checksums(root, manifest)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.log_severity_level = 3  # warnings would reach stderr on every load
+        sessions = {}
+        for name in GRAPHS:
+            path = root / manifest["graphs"][name]["file"]
+            try:
+                sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            except Exception as exc:  # ORT raises its own exception types for unreadable graphs
+                raise BundleError(f"onnxruntime cannot load {path}: {exc}") from None
+        arrays = {key: np.load(root / name, allow_pickle=False) for key, name in manifest["arrays"].items()}
+        tokenizer = Tokenizer.from_file(str(root / manifest["tokenizer"]))
+        return cls(root, manifest, sessions, tokenizer, arrays["silence_latent"], arrays["null_condition"])
