@@ -21,8 +21,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lofi-daemon", description="lofi.nvim-compatible generation daemon")
     parser.add_argument("--daemon", action="store_true", help="speak JSON-RPC on stdin/stdout (what lofi.nvim runs)")
     parser.add_argument("--model-dir", type=Path, default=os.environ.get("LOFI_MODEL_PATH"),
-                        help="model to serve [default: $LOFI_MODEL_PATH]")
-    parser.add_argument("--lora", type=Path, default=None, help="a checkpoint directory (runs/R/checkpoints/step-N)")
+                        help="an export bundle (OUT/<precision>) or a diffusers checkpoint [default: $LOFI_MODEL_PATH]")
+    parser.add_argument("--lora", type=Path, default=None,
+                        help="with a diffusers checkpoint: a LoRA checkpoint directory (runs/R/checkpoints/step-N)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="[default: $LOFI_CACHE_PATH or the user cache]")
     args = parser.parse_args(argv)
     if not args.daemon:
@@ -32,11 +33,26 @@ def main(argv: list[str] | None = None) -> int:
         print("error: no model: pass --model-dir or set LOFI_MODEL_PATH (lofi.nvim's model_path)", file=sys.stderr)
         return 2
 
-    from engine.daemon.pipeline_generator import PipelineGenerator, model_version
     from engine.daemon.server import Daemon
+    from engine.onnx_generate.bundle import BundleError, bundle_version, is_bundle, read_manifest
 
-    daemon = Daemon(lambda: PipelineGenerator(args.model_dir, args.lora), args.cache_dir or default_cache_dir(),
-                    Path(args.model_dir).name, model_version(args.model_dir, args.lora))
+    if is_bundle(args.model_dir):  # an exported bundle: onnxruntime only, torch is never imported
+        from engine.daemon.bundle_generator import BundleGenerator
+
+        try:
+            manifest = read_manifest(args.model_dir)
+        except BundleError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        lora = manifest["lora"]
+        daemon = Daemon(lambda: BundleGenerator(args.model_dir), args.cache_dir or default_cache_dir(),
+                        f"{lora['run']} step {lora['step']}, {manifest['precision']}", bundle_version(manifest),
+                        default_steps=int(manifest["default_steps"]))
+    else:  # a diffusers checkpoint (+ optional LoRA) through PyTorch
+        from engine.daemon.pipeline_generator import PipelineGenerator, model_version
+
+        daemon = Daemon(lambda: PipelineGenerator(args.model_dir, args.lora), args.cache_dir or default_cache_dir(),
+                        Path(args.model_dir).name, model_version(args.model_dir, args.lora))
     code = daemon.serve(sys.stdin)
     sys.stdout.flush()
     sys.stderr.flush()

@@ -57,12 +57,14 @@ class _Job:
 
 class Daemon:
     def __init__(self, load_generator: Callable[[], Generator], cache_dir: Path, model_name: str, model_version: str,
-                 out: IO[str] = sys.stdout, log: Callable[[str], None] | None = None) -> None:
+                 out: IO[str] = sys.stdout, log: Callable[[str], None] | None = None,
+                 default_steps: int = DEFAULT_STEPS) -> None:
         self._load = load_generator
         self._generator: Generator | None = None
         self._load_error: str | None = None
         self._loaded = threading.Event()
         self.model_version = model_version
+        self.default_steps = default_steps
         self.cache_dir = Path(cache_dir)
         self.model_name = model_name
         self._out = out
@@ -148,7 +150,7 @@ class Daemon:
     def _generate(self, params: dict) -> dict:
         if self._loaded.is_set() and self._generator is None:
             raise app_error("MODEL_LOAD_FAILED", f"could not load the model: {self._load_error}")
-        p = validate_generate(params, MIN_DURATION, MAX_DURATION, DEFAULT_STEPS)
+        p = validate_generate(params, MIN_DURATION, MAX_DURATION, self.default_steps)
         seed = p.seed if p.seed is not None else random.randrange(2**31)
         tid = track_id(p.prompt, seed, p.duration_sec, self.model_version)
         cached = self.cache_dir / f"{tid}.wav"

@@ -47,8 +47,9 @@ def run_stage(path: Path, build: Callable[[Path], dict]) -> tuple[dict, bool]:
     done = load_stage(path)
     if done is not None:
         return done, False
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed export
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
         results = build(tmp)

@@ -60,6 +60,16 @@ def verify_checksums(root: Path, manifest: dict) -> None:
                               "re-run `lofi export` or copy the bundle again")
 
 
+def bundle_version(manifest: dict) -> str:
+    """Changes whenever any file of the bundle changes: the daemon's track ids depend on it."""
+    digest = hashlib.sha256(json.dumps(manifest["checksums"], sort_keys=True).encode()).hexdigest()[:12]
+    return f"{manifest['lora']['run']}-step{manifest['lora']['step']}-{manifest['precision']}-{digest}"
+
+
+def is_bundle(path: Path | str) -> bool:
+    return (Path(path) / MANIFEST).is_file()
+
+
 @dataclass
 class Bundle:
     root: Path
@@ -71,8 +81,7 @@ class Bundle:
 
     @property
     def version(self) -> str:
-        """Changes whenever any file of the bundle changes: the daemon's track ids depend on it."""
-        return hashlib.sha256(json.dumps(self.manifest["checksums"], sort_keys=True).encode()).hexdigest()[:16]
+        return bundle_version(self.manifest)
 
     @classmethod
     def open(cls, root: Path | str, threads: int = 0) -> "Bundle":

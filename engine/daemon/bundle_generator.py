@@ -1,0 +1,21 @@
+"""The daemon's backend for an exported ONNX bundle: no torch in the process, quick to start."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from engine.daemon.protocol import GenerateParams
+from engine.onnx_generate.bundle import Bundle
+from engine.onnx_generate.generate import OnnxGenerator
+
+
+class BundleGenerator:
+    def __init__(self, bundle_dir: Path) -> None:
+        self.generator = OnnxGenerator(Bundle.open(bundle_dir))
+
+    def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray:
+        return self.generator.generate(params.prompt, params.duration_sec, seed=seed, steps=params.inference_steps,
+                                       guidance_scale=params.guidance_scale, on_step=on_step)
