@@ -48,31 +48,27 @@ def cpu_overhead(steps: int) -> None:
         trainer._setup()
         batches = [trainer._micro_batch(s, 0, 1) for s in range(1, steps + 1)]
 
-        def ours() -> list[float]:
-            times = []
-            for s in range(1, steps + 1):
-                times.append(trainer._train_step(s)["step_time"])
-            return times
-
-        params = [p for p in trainer.transformer.parameters() if p.requires_grad]
+        params = trainer.params
         bare_opt = torch.optim.AdamW(params, lr=1e-4)
 
-        def bare() -> list[float]:
-            times = []
-            for x0, hidden, context, t, noise in batches:
-                start = time.perf_counter()
-                loss = flow_matching_loss(trainer.transformer, x0, hidden, context, t, noise)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, 0.5)
-                bare_opt.step()
-                bare_opt.zero_grad(set_to_none=True)
-                times.append(time.perf_counter() - start)
-            return times
+        def bare_step(batch) -> float:
+            start = time.perf_counter()
+            loss = flow_matching_loss(trainer.transformer, *batch)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 0.5)
+            bare_opt.step()
+            bare_opt.zero_grad(set_to_none=True)
+            return time.perf_counter() - start
 
-        bare()  # warm up both paths
-        ours()
-        t_bare = statistics.median(bare())
-        t_ours = statistics.median(ours())
+        # Interleaved, step for step, so that load from other processes hits both loops alike.
+        bare_step(batches[0])
+        trainer._train_step(1)
+        times_bare, times_ours = [], []
+        for s, batch in enumerate(batches, start=2):
+            times_bare.append(bare_step(batch))
+            times_ours.append(trainer._train_step(s)["step_time"])
+        t_bare = statistics.median(times_bare)
+        t_ours = statistics.median(times_ours)
         trainer.metrics.close()
     print(f"CPU, tiny model, 10 s crops, rank 16, {steps} steps (median):")
     print(f"  bare PyTorch loop   {t_bare * 1000:8.2f} ms/step")

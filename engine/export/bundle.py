@@ -1,13 +1,12 @@
 """Assemble ``OUT/<precision>/``: graphs, ``tokenizer.json``, arrays, ``manifest.json`` and a model card.
 
-Files are hard-linked from the export's work directory when the filesystem allows (no second copy
-of multi-GB weights), and the manifest's checksums cover every file but itself.
+Files are copied, not hard-linked: onnx's checker refuses external data with several links (it
+reads them as a hard-link attack). The manifest's checksums cover every file but itself.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -19,13 +18,6 @@ MAX_DURATION = 240.0  # lofi.nvim's limit; the graphs themselves take any length
 MIN_DURATION = 1.0
 
 
-def link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
 def write_bundle(out: Path, precision: str, graphs: dict[str, dict], facts: dict, facts_dir: Path,
                  tokenizer: Path, model: dict, lora: dict, fp32_bytes: int, card: dict) -> dict:
     """``graphs[name]`` = {"dir": stage dir, "precision", "detail", "parity", "io"}; returns the manifest."""
@@ -34,13 +26,13 @@ def write_bundle(out: Path, precision: str, graphs: dict[str, dict], facts: dict
     for name in GRAPH_ORDER:
         g = graphs[name]
         for suffix in (".onnx", ".onnx.data"):
-            link_or_copy(Path(g["dir"]) / f"{name}{suffix}", out / f"{name}{suffix}")
+            shutil.copyfile(Path(g["dir"]) / f"{name}{suffix}", out / f"{name}{suffix}")
         size = sum((out / f"{name}{s}").stat().st_size for s in (".onnx", ".onnx.data"))
         entries[name] = {"file": f"{name}.onnx", "external_data": f"{name}.onnx.data", "precision": g["precision"],
                          "detail": g["detail"], "bytes": size, "parity": g["parity"], **g["io"]}
     shutil.copy2(tokenizer, out / "tokenizer.json")
     for filename in facts["arrays"].values():
-        link_or_copy(Path(facts_dir) / filename, out / filename)
+        shutil.copyfile(Path(facts_dir) / filename, out / filename)
     total = sum(e["bytes"] for e in entries.values())
     manifest = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "precision": precision,

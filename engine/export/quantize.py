@@ -68,8 +68,14 @@ def protected_nodes(model: onnx.ModelProto) -> list[str]:
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
+    from onnxruntime.transformers.onnx_model import OnnxModel
+
     keep = [n.name for n in model.graph.node if n.op_type not in FP16_OPS]
-    return convert_float_to_float16(model, keep_io_types=True, node_block_list=keep, disable_shape_infer=True)
+    converted = OnnxModel(convert_float_to_float16(model, keep_io_types=True, node_block_list=keep,
+                                                   disable_shape_infer=True))
+    converted.topological_sort(is_deterministic=True)  # the converter appends its Casts after their users
+    del converted.model.graph.value_info[:]  # the exporter's fp32 types of intermediates are stale now
+    return converted.model
 
 
 def _int8(src: Path, dst: Path, nodes: list[str] | None = None) -> None:

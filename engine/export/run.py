@@ -7,6 +7,7 @@ second run after a crash, a cancel or a failed stage redoes only what is missing
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,7 +108,6 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
                       out: Path | None = None, license: str = "other", base_model_id: str | None = None,
                       progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> ExportResult:
     from engine.model.load import model_identity
-    from engine.model.tiny import is_tiny
 
     run_dir = ws.runs_dir / run
     if not (run_dir / "config.json").exists():
@@ -118,8 +118,7 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     step = resolve_step(run_dir, checkpoint)
     base = run_base_model(run_dir)
     out = Path(out) if out else ws.exports_dir / f"{run}-step-{step}"
-    work = out / ".work"
-    work.mkdir(parents=True, exist_ok=True)
+    (out / ".work").mkdir(parents=True, exist_ok=True)
     marker = out / "export.json"  # an OUT directory holds one checkpoint's export, never a mix
     source = {"run": run, "step": step, "base_model_identity": model_identity(base)}
     if marker.exists() and json.loads(marker.read_text()) != source:
@@ -142,33 +141,58 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
         progress(Progress(done, len(plan), label))
         return record["results"]
 
-    ckpt_dir = ckpt.checkpoint_dir(run_dir, step)
-    lora = stage("merged", out / "merged", lambda tmp: merge_checkpoint(base, ckpt_dir, tmp))
-    facts = stage("facts", work / "facts", lambda tmp: write_facts(model.pipe, tmp))
-    graphs: dict[str, dict[str, dict]] = {}
-    for precision in ["fp32", *[p for p in precisions if p != "fp32"]]:
-        graphs[precision] = {}
-        for name in GRAPH_ORDER:
-            src = None if precision == "fp32" else work / "fp32" / name
-            info = stage(f"{precision}/{name}", work / precision / name,
-                         lambda tmp, n=name, p=precision, s=src: _graph_stage(model, n, p, s, tmp))
-            graphs[precision][name] = {**info, "dir": work / precision / name}
-    fp32_bytes = sum(_graph_bytes(work / "fp32" / n, n) for n in GRAPH_ORDER)
-    tiny = is_tiny(base)
-    model_info = {"id": base_model_id or (f"lofi-tui/{base.name}" if tiny else f"ACE-Step/{base.name}"),
-                  "name": base.name, "identity": model_identity(base), "tiny": tiny}
-    lora_info = {"run": run, "step": step, **{k: lora[k] for k in ("rank", "alpha", "use_rslora", "scaling")},
-                 "merge_parity_rel_error": lora["parity_rel_error"]}
-    card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step)}
+    pending = [p for p in precisions if stages.load_stage(out / p) is None]
     for precision in precisions:
-        manifest = stage(precision, out / precision, lambda tmp, p=precision: write_bundle(
-            tmp, p, graphs[p], facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info, lora_info,
-            fp32_bytes, card))
+        if precision not in pending:
+            result.skipped.append(precision)
+            done += 1 + len(GRAPH_ORDER) * (precision != "fp32")
+    if pending:
+        _build(pending, run_dir, step, base, out, model, stage, license, base_model_id)
+    progress(Progress(len(plan), len(plan), "done"))
+    for precision in precisions:
+        manifest = stages.load_stage(out / precision)["results"]
         result.bundles.append(BundleReport(
             precision, out / precision,
             [GraphReport(n, g["detail"], g["bytes"], g["parity"]["max_rel_error"]) for n, g in
              manifest["graphs"].items()], manifest["size"]["total_bytes"], manifest["size"]["reduction_vs_fp32"]))
     return result
+
+
+def _build(pending: list[str], run_dir: Path, step: int, base: Path, out: Path, model: _Model, stage,
+           license: str, base_model_id: str | None) -> None:
+    """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
+    precision its graphs and bundle; a precision's work files go once its bundle is whole."""
+    from engine.model.load import model_identity
+    from engine.model.tiny import is_tiny
+
+    work = out / ".work"
+    lora = stage("merged", out / "merged", lambda tmp: merge_checkpoint(base, ckpt.checkpoint_dir(run_dir, step), tmp))
+    facts = stage("facts", work / "facts", lambda tmp: write_facts(model.pipe, tmp))
+
+    def graph_stages(precision: str) -> dict[str, dict]:
+        graphs = {}
+        for name in GRAPH_ORDER:
+            src = None if precision == "fp32" else work / "fp32" / name
+            info = stage(f"{precision}/{name}", work / precision / name,
+                         lambda tmp, n=name, s=src: _graph_stage(model, n, precision, s, tmp))
+            graphs[name] = {**info, "dir": work / precision / name}
+        return graphs
+
+    fp32 = graph_stages("fp32")
+    fp32_bytes = sum(_graph_bytes(work / "fp32" / n, n) for n in GRAPH_ORDER)
+    tiny = is_tiny(base)
+    model_info = {"id": base_model_id or (f"lofi-tui/{base.name}" if tiny else f"ACE-Step/{base.name}"),
+                  "name": base.name, "identity": model_identity(base), "tiny": tiny}
+    lora_info = {"run": run_dir.name, "step": step, **{k: lora[k] for k in ("rank", "alpha", "use_rslora", "scaling")},
+                 "merge_parity_rel_error": lora["parity_rel_error"]}
+    card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step)}
+    for precision in pending:
+        graphs = fp32 if precision == "fp32" else graph_stages(precision)
+        stage(precision, out / precision, lambda tmp, p=precision, g=graphs: write_bundle(
+            tmp, p, g, facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info, lora_info,
+            fp32_bytes, card))
+        if precision != "fp32":
+            shutil.rmtree(work / precision, ignore_errors=True)
 
 
 def _graph_bytes(directory: Path, name: str) -> int:

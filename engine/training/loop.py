@@ -112,8 +112,8 @@ class Trainer:
         transformer.add_adapter(self.lora_config)
         if cfg.gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
-        params = [p for p in transformer.parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=1e-2)
+        self.params = [p for p in transformer.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.learning_rate, weight_decay=1e-2)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_lambda)
         self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(
             transformer, self.optimizer, self.scheduler)
@@ -164,8 +164,7 @@ class Trainer:
                 loss = loss * float("nan")
             self.accelerator.backward(loss)
             total += float(loss.detach())
-        grad_norm = float(self.accelerator.clip_grad_norm_(
-            [p for p in self.transformer.parameters() if p.requires_grad], cfg.grad_clip))
+        grad_norm = float(self.accelerator.clip_grad_norm_(self.params, cfg.grad_clip))
         if not math.isfinite(total):
             raise Diverged(f"loss is {total} at step {step}")
         if not math.isfinite(grad_norm):
@@ -177,7 +176,8 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._recent.append(total)
-        time.sleep(self._step_sleep)
+        if self._step_sleep:  # even sleep(0) yields the CPU, which costs time on a busy machine
+            time.sleep(self._step_sleep)
         elapsed = time.perf_counter() - started
         return {"step": step, "loss": total, "lr": lr, "grad_norm": grad_norm, "step_time": elapsed,
                 "samples_per_sec": per_step / elapsed, "memory_mb": self._memory_mb()}
