@@ -1,13 +1,13 @@
 """The ``lofi`` command line.
 
-Subcommands live one module each in :mod:`lofi_tui.commands` and attach themselves to :data:`main`;
-this module discovers them, so adding a command never edits a shared file.
+Subcommands live in :mod:`lofi_tui.commands` and attach themselves to :data:`main`. A module is
+imported only when one of its commands runs (:data:`COMMANDS` says which), so ``lofi generate`` and
+``lofi tracks`` start without loading PyTorch.
 """
 
 from __future__ import annotations
 
 import importlib
-import pkgutil
 import sys
 from pathlib import Path
 
@@ -17,10 +17,27 @@ from engine.errors import LofiError
 from engine.workspace import Workspace
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# command -> its module in lofi_tui.commands (a test checks this against what the modules define)
+COMMANDS = {
+    "tui": "tui", "demo": "demo", "ingest": "ingest", "tracks": "catalog", "stats": "catalog", "split": "catalog",
+    "source": "catalog", "label": "label", "prompts": "label", "styles": "label", "dataset": "label",
+    "model": "model", "train": "train", "runs": "train", "eval": "evaluate", "checkpoints": "evaluate",
+    "fad": "metrics", "models": "metrics", "export": "export", "publish": "export", "generate": "export",
+    "compare-precisions": "export",
+}
 
 
 class LofiGroup(click.Group):
-    """Turns engine errors into one clear line on stderr and exit status 1, never a traceback."""
+    """Loads command modules on demand, and turns engine errors into one clear line on stderr and
+    exit status 1, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.commands and name in COMMANDS:
+            importlib.import_module(f"lofi_tui.commands.{COMMANDS[name]}")
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -51,13 +68,3 @@ def main(ctx: click.Context, workspace: Path) -> None:
 def workspace_of(ctx: click.Context, create: bool = True) -> Workspace:
     """The workspace chosen with --workspace, opened (and created if asked)."""
     return Workspace.open(ctx.find_root().obj, create=create)
-
-
-def _load_commands() -> None:
-    from lofi_tui import commands
-
-    for info in pkgutil.iter_modules(commands.__path__):
-        importlib.import_module(f"{commands.__name__}.{info.name}")
-
-
-_load_commands()

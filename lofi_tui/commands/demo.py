@@ -16,7 +16,6 @@ from engine.catalog import Catalog
 from engine.demo import sidecar_path, write_demo_sources
 from engine.ingest import ingest
 from engine.labelling import LabelChange, apply_label
-from engine.model.tiny import build_tiny_checkpoint
 from engine.split import assign_splits
 from engine.styles import load_styles
 from lofi_tui.cli import main, workspace_of
@@ -50,6 +49,8 @@ def demo_cmd(ctx: click.Context, sources_dir: Path | None, train: bool) -> None:
                  f"{s['duplicates']} duplicates, {s['skipped']} skipped (a second run skips everything)")
     if not train:
         return
+    from engine.model.tiny import build_tiny_checkpoint  # torch: only when training
+
     model = ws.root / "models" / "ace-step-tiny"
     if not (model / "model_index.json").exists():
         build_tiny_checkpoint(model)

@@ -23,7 +23,7 @@ from engine.training.runs import create_run
 from lofi_tui.cli import main
 from tests.engine.export.exported import PRECISIONS, RUN, exported  # noqa: F401
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
 
 
