@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import queue
 import subprocess
 import sys
@@ -14,15 +15,25 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from engine.onnx_generate.bundle import bundle_version
+from tests.engine.export.exported import exported  # noqa: F401
+
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
 
 
 class DaemonProcess:
-    def __init__(self, model: Path, cache: Path) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "engine.daemon.main", "--daemon", "--model-dir", str(model),
-                                      "--cache-dir", str(cache)], cwd=ROOT, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    """``model`` by --model-dir, or as lofi.nvim passes it (LOFI_MODEL_PATH, LOFI_CACHE_PATH) with ``env``.
+    ``python_flags`` go to the interpreter; stderr goes to ``stderr_log`` when given."""
+
+    def __init__(self, model: Path, cache: Path, env: bool = False, python_flags: tuple[str, ...] = (),
+                 stderr_log: Path | None = None) -> None:
+        where = [] if env else ["--model-dir", str(model), "--cache-dir", str(cache)]
+        environ = {**os.environ, "LOFI_MODEL_PATH": str(model), "LOFI_CACHE_PATH": str(cache)} if env else None
+        with open(stderr_log or os.devnull, "w") as err:
+            self.proc = subprocess.Popen([sys.executable, *python_flags, "-m", "engine.daemon.main", "--daemon",
+                                          *where], cwd=ROOT, env=environ, stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=err, text=True)
         self.lines: queue.Queue[dict] = queue.Queue()
         self.raw: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
@@ -128,3 +139,32 @@ def test_queue_limit_and_priority(daemon):
     daemon.call(61, "shutdown")
     assert daemon.proc.wait(timeout=20) == 0
     assert all(line.startswith("{") for line in daemon.raw)
+
+
+@pytest.mark.xdist_group("export")
+def test_serves_an_onnx_bundle_named_by_lofi_model_path_without_torch(exported, tmp_path):
+    """What lofi.nvim does: model_path arrives as LOFI_MODEL_PATH; the process never loads PyTorch."""
+    bundle, log = exported.bundle("int8"), tmp_path / "stderr.log"
+    d = DaemonProcess(bundle, tmp_path / "cache", env=True, python_flags=("-X", "importtime"), stderr_log=log)
+    d.seen = []
+    try:
+        backend = d.call(1, "get_backends")["result"]["backends"][0]
+        manifest = json.loads((bundle / "manifest.json").read_text())
+        assert backend["model_version"] == bundle_version(manifest) and "int8" in backend["name"]
+        queued = d.call(2, "generate", {"prompt": "lofi, rain", "duration_sec": 5, "seed": 4})["result"]
+        done = d.wait(lambda m: m.get("method") in ("generation_complete", "generation_error"))
+        assert done["method"] == "generation_complete", done
+        assert done["params"]["track_id"] == queued["track_id"]
+        path = Path(done["params"]["path"])
+        assert path.parent == tmp_path / "cache"
+        info = sf.info(path)
+        assert info.samplerate == 48000 and info.channels == 2 and info.subtype == "FLOAT" and info.duration == 5.0
+        audio, _ = sf.read(path)
+        assert audio.std() > 1e-3
+        assert d.call(3, "shutdown")["result"]["status"] == "shutting_down"
+        assert d.proc.wait(timeout=20) == 0
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+    imported = {line.split("|")[-1].strip() for line in log.read_text().splitlines() if line.startswith("import time")}
+    assert "onnxruntime" in imported and not {"torch", "diffusers", "transformers"} & imported
