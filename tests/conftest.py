@@ -15,6 +15,7 @@ from engine.model.tiny import build_tiny_checkpoint  # noqa: E402
 from engine.split import assign_splits  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
 from tests.audio_files import lofi_file  # noqa: E402
+from tests.engine.export.exported import exported  # noqa: E402,F401  (one tiny export per session)
 
 
 @pytest.fixture

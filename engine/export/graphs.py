@@ -21,30 +21,32 @@ PROTECTED_SCOPES = ("lyric_encoder", "timbre_encoder")
 
 
 class TextEncoder(torch.nn.Module):
-    """Caption token ids -> the text encoder's last hidden state (the pipeline passes no attention mask)."""
+    """Caption ids -> the text encoder's last hidden state (the pipeline passes no attention mask), and
+    lyric ids -> their rows of the same input embedding table. The table (155M parameters in the
+    release) lives in this graph only, instead of once here and once in the condition encoder."""
 
     def __init__(self, text_encoder) -> None:
         super().__init__()
         self.text_encoder = text_encoder
 
-    def forward(self, input_ids):
-        return self.text_encoder(input_ids=input_ids).last_hidden_state
+    def forward(self, input_ids, lyric_input_ids):
+        hidden = self.text_encoder(input_ids=input_ids).last_hidden_state
+        return hidden, self.text_encoder.get_input_embeddings()(lyric_input_ids)
 
 
 class ConditionEncoder(torch.nn.Module):
-    """Text states + lyric ids + timbre latents -> packed cross-attention sequence. Lyrics enter as ids:
-    their embedding lookup (the text encoder's input table) is part of this graph, as in the pipeline."""
+    """Text states + embedded lyrics + timbre latents -> packed cross-attention sequence."""
 
-    def __init__(self, condition_encoder, lyric_embedding) -> None:
+    def __init__(self, condition_encoder) -> None:
         super().__init__()
         self.condition_encoder = condition_encoder
-        self.lyric_embedding = lyric_embedding
 
-    def forward(self, text_hidden_states, text_attention_mask, lyric_input_ids, lyric_attention_mask, refer_audio):
+    def forward(self, text_hidden_states, text_attention_mask, lyric_hidden_states, lyric_attention_mask,
+                refer_audio):
         order = torch.arange(refer_audio.shape[0], device=refer_audio.device)  # one timbre clip per item
         return self.condition_encoder(
             text_hidden_states=text_hidden_states, text_attention_mask=text_attention_mask,
-            lyric_hidden_states=self.lyric_embedding(lyric_input_ids), lyric_attention_mask=lyric_attention_mask,
+            lyric_hidden_states=lyric_hidden_states, lyric_attention_mask=lyric_attention_mask,
             refer_audio_acoustic_hidden_states_packed=refer_audio, refer_audio_order_mask=order)
 
 
@@ -121,25 +123,25 @@ def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
     def randn(*shape):
         return torch.randn(*shape, generator=g)
 
-    tokens = Dim("tokens", min=1, max=4096)
-    text = GraphSpec(TEXT_ENCODER, TextEncoder(pipe.text_encoder), ["input_ids"], ["hidden_states"],
-                     (_ids(g, vocab, 2, 17),), {"input_ids": {0: batch, 1: tokens}},
-                     [(_ids(g, vocab, 1, 40),), (_ids(g, vocab, 3, 5),)])
+    tokens, lyric_tokens = Dim("tokens", min=1, max=4096), Dim("lyric_tokens", min=1, max=4096)
+    text = GraphSpec(TEXT_ENCODER, TextEncoder(pipe.text_encoder), ["input_ids", "lyric_input_ids"],
+                     ["hidden_states", "lyric_hidden_states"], (_ids(g, vocab, 2, 17), _ids(g, vocab, 2, 9)),
+                     {"input_ids": {0: batch, 1: tokens}, "lyric_input_ids": {0: batch, 1: lyric_tokens}},
+                     [(_ids(g, vocab, 1, 40), _ids(g, vocab, 1, 23)), (_ids(g, vocab, 3, 5), _ids(g, vocab, 3, 2))])
 
-    text_len, lyric_len, refer_len = Dim("text_tokens", max=4096), Dim("lyric_tokens", max=4096), \
-        Dim("timbre_frames", max=100_000)
+    text_len, lyric_len, refer_len = Dim("text_tokens", max=4096), lyric_tokens, Dim("timbre_frames", max=100_000)
 
     def cond_inputs(b, t, lyr, r, text_lengths, lyric_lengths):
-        return (randn(b, t, text_dim), _mask(text_lengths, t), _ids(g, vocab, b, lyr), _mask(lyric_lengths, lyr),
+        return (randn(b, t, text_dim), _mask(text_lengths, t), randn(b, lyr, text_dim), _mask(lyric_lengths, lyr),
                 randn(b, r, timbre_dim))
 
     condition = GraphSpec(
-        CONDITION_ENCODER, ConditionEncoder(pipe.condition_encoder, pipe.text_encoder.get_input_embeddings()),
-        ["text_hidden_states", "text_attention_mask", "lyric_input_ids", "lyric_attention_mask", "refer_audio"],
+        CONDITION_ENCODER, ConditionEncoder(pipe.condition_encoder),
+        ["text_hidden_states", "text_attention_mask", "lyric_hidden_states", "lyric_attention_mask", "refer_audio"],
         ["encoder_hidden_states", "encoder_attention_mask"],
         cond_inputs(2, 13, 7, 40, [13, 13], [7, 7]),
         {"text_hidden_states": {0: batch, 1: text_len}, "text_attention_mask": {0: batch, 1: text_len},
-         "lyric_input_ids": {0: batch, 1: lyric_len}, "lyric_attention_mask": {0: batch, 1: lyric_len},
+         "lyric_hidden_states": {0: batch, 1: lyric_len}, "lyric_attention_mask": {0: batch, 1: lyric_len},
          "refer_audio": {0: batch, 1: refer_len}},
         [cond_inputs(1, 30, 11, 75, [30], [11]), cond_inputs(2, 21, 9, 33, [21, 15], [6, 9])],
         lambda: _one_timbre_clip_per_item(pipe.condition_encoder.timbre_encoder))

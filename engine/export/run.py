@@ -18,6 +18,7 @@ from engine.export.facts import write_facts
 from engine.export.merge import merge_checkpoint, resolve_step, run_base_model
 from engine.export.quantize import PRECISIONS, graph_precision, precision_detail, quantize_graph
 from engine.export.stages import ExportError, run_stage
+from engine.onnx_generate.bundle import FORMAT_VERSION
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.workspace import Workspace
@@ -120,7 +121,7 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     out = Path(out) if out else ws.exports_dir / f"{run}-step-{step}"
     (out / ".work").mkdir(parents=True, exist_ok=True)
     marker = out / "export.json"  # an OUT directory holds one checkpoint's export, never a mix
-    source = {"run": run, "step": step, "base_model_identity": model_identity(base)}
+    source = {"run": run, "step": step, "base_model_identity": model_identity(base), "format_version": FORMAT_VERSION}
     if marker.exists() and json.loads(marker.read_text()) != source:
         raise ExportError(f"{out} holds the export of {marker.read_text().strip()}; pass another --out")
     atomic_write_json(marker, source)

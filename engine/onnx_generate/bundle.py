@@ -13,7 +13,7 @@ from engine.errors import LofiError
 
 MANIFEST = "manifest.json"
 FORMAT = "lofi-onnx-bundle"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: lyric embeddings come from the text encoder graph
 GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
 
 

@@ -1,9 +1,9 @@
 """Text to 48 kHz stereo audio with the four ONNX graphs of a bundle.
 
-Same steps as ``AceStepPipeline.__call__`` for text-to-music: text encoder on the formatted caption,
-condition encoder (lyrics embedded inside the graph, timbre from the silence latent), the DiT over
-the shifted flow-matching schedule (Euler, APG guidance above 1 unless turbo), VAE decoder, then the
-pipeline's peak normalisation to -1 dBFS.
+Same steps as ``AceStepPipeline.__call__`` for text-to-music: text encoder on the formatted caption
+(its graph also looks up the lyric ids' embeddings), condition encoder (timbre from the silence
+latent), the DiT over the shifted flow-matching schedule (Euler, APG guidance above 1 unless turbo),
+VAE decoder, then the pipeline's peak normalisation to -1 dBFS.
 """
 
 from __future__ import annotations
@@ -50,10 +50,11 @@ class OnnxGenerator:
         p = self.prompt
         text_ids = token_ids(self.bundle.tokenizer, format_text(p, caption, duration), p["max_text_tokens"])
         lyric_ids = token_ids(self.bundle.tokenizer, format_lyrics(p, lyrics), p["max_lyric_tokens"])
-        (text_hidden,) = self._run("text_encoder", input_ids=text_ids)
+        text_hidden, lyric_hidden = self._run("text_encoder", input_ids=text_ids, lyric_input_ids=lyric_ids)
         timbre = self.bundle.silence_latent[:, : p["timbre_frames"], :].astype(np.float32)
         hidden, _mask = self._run("condition_encoder", text_hidden_states=text_hidden,
-                                  text_attention_mask=np.ones(text_ids.shape, dtype=bool), lyric_input_ids=lyric_ids,
+                                  text_attention_mask=np.ones(text_ids.shape, dtype=bool),
+                                  lyric_hidden_states=lyric_hidden,
                                   lyric_attention_mask=np.ones(lyric_ids.shape, dtype=bool), refer_audio=timbre)
         return hidden
 

@@ -16,7 +16,6 @@ import pytest
 import soundfile as sf
 
 from engine.onnx_generate.bundle import bundle_version
-from tests.engine.export.exported import exported  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow

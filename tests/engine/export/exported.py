@@ -1,5 +1,5 @@
 """One tiny-model run, trained a few steps and exported at all four precisions, shared by the export,
-generator and daemon tests (import ``exported`` into a test module to use it).
+generator and daemon tests (registered in ``tests/conftest.py``, so it is built once per session).
 
 The export is interrupted once on purpose (cancelled after the fp32 DiT graph) and then resumed,
 so every test session also exercises resuming.

@@ -16,12 +16,12 @@ from peft import LoraConfig
 from engine.export.merge import merge_checkpoint
 from engine.export.run import export_checkpoint
 from engine.export.stages import ExportError
-from engine.onnx_generate.bundle import Bundle, BundleError
+from engine.onnx_generate.bundle import FORMAT_VERSION, Bundle, BundleError
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.runs import create_run
 from lofi_tui.cli import main
-from tests.engine.export.exported import PRECISIONS, RUN, exported  # noqa: F401
+from tests.engine.export.exported import PRECISIONS, RUN
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
@@ -42,7 +42,7 @@ def test_every_bundle_is_complete_valid_and_loads(exported):
     for precision in PRECISIONS:
         root = exported.bundle(precision)
         m = _manifest(exported, precision)
-        assert m["precision"] == precision and m["format_version"] == 1
+        assert m["precision"] == precision and m["format_version"] == FORMAT_VERSION
         assert m["lora"]["run"] == RUN and m["lora"]["step"] == 3 and m["lora"]["use_rslora"]
         assert m["lora"]["scaling"] == pytest.approx(8.0 / math.sqrt(4))  # rsLoRA, not alpha / r
         assert m["audio"]["sample_rate"] == 48000 and m["audio"]["latent_rate"] == 25.0

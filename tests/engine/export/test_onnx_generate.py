@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from engine.onnx_generate.bundle import Bundle
 from engine.onnx_generate.generate import GenerationError, OnnxGenerator
 from lofi_tui.cli import main
-from tests.engine.export.exported import exported  # noqa: F401
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 ROOT = Path(__file__).resolve().parents[3]
