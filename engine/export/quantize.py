@@ -1,7 +1,8 @@
 """Precisions: fp32 graphs converted to fp16, int8 (dynamic, per channel) or int4 (MatMulNBits).
 
-Floors, whatever is asked: the lyric and timbre encoders (inside the condition encoder graph) never
-go below INT8, and the VAE decoder never below FP16 (its output is the audio itself). Nodes are
+Floors, whatever is asked: the lyric and timbre encoders (inside the condition encoder graph) and the
+token embedding table lyrics are read from never go below INT8, and the VAE decoder never below
+FP16 (its output is the audio itself). Nodes are
 picked by the submodule that produced them (``pkg.torch.onnx.name_scopes`` from the dynamo exporter).
 """
 
@@ -13,9 +14,11 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+import numpy as np
 import onnx
+from onnx import helper, numpy_helper
 
-from engine.export.graphs import CONDITION_ENCODER, PROTECTED_SCOPES, VAE_DECODER
+from engine.export.graphs import CONDITION_ENCODER, PROTECTED_SCOPES, TEXT_ENCODER, VAE_DECODER
 from engine.export.onnx_export import NAME_SCOPES, save_model
 from engine.export.stages import ExportError
 
@@ -27,6 +30,8 @@ PROTECTED_FLOOR = "int8"
 # stays fp32 so long sequences and large activations cannot overflow or lose positions
 FP16_OPS = {"MatMul", "Gemm", "Conv", "ConvTranspose"}
 INT4_BLOCK = 32
+EMBEDDING_MIN_ROWS = 256  # a 2-D float table this tall, read by Gather, is a token embedding
+EMBEDDING_MIN_ROWS = 256  # a 2-D float table this tall, read by Gather, is a token embedding
 
 
 def parse_precisions(text: str) -> list[str]:
@@ -45,8 +50,9 @@ def graph_precision(graph: str, requested: str) -> str:
 def precision_detail(graph: str, requested: str) -> str:
     """What the graph actually holds, e.g. ``int4 (lyric_encoder, timbre_encoder: int8)``."""
     actual = graph_precision(graph, requested)
-    if graph == CONDITION_ENCODER and RANK[actual] > RANK[PROTECTED_FLOOR]:
-        return f"{actual} ({', '.join(PROTECTED_SCOPES)}: {PROTECTED_FLOOR})"
+    kept = {CONDITION_ENCODER: PROTECTED_SCOPES, TEXT_ENCODER: ("token embeddings",)}.get(graph)
+    if kept and RANK[actual] > RANK[PROTECTED_FLOOR]:
+        return f"{actual} ({', '.join(kept)}: {PROTECTED_FLOOR})"
     return actual
 
 
@@ -65,12 +71,47 @@ def protected_nodes(model: onnx.ModelProto) -> list[str]:
             if any(part in PROTECTED_SCOPES for scope in _scopes(n) for part in scope.split("."))]
 
 
+def embedding_gathers(model: onnx.ModelProto) -> list[onnx.NodeProto]:
+    """Gather nodes reading rows of a token embedding table (the text encoder's, shared with lyrics)."""
+    tables = {i.name for i in model.graph.initializer
+              if len(i.dims) == 2 and i.dims[0] >= EMBEDDING_MIN_ROWS and i.data_type == onnx.TensorProto.FLOAT}
+    return [n for n in model.graph.node if n.op_type == "Gather" and n.input[0] in tables
+            and all(a.i == 0 for a in n.attribute if a.name == "axis")]
+
+
+def embeddings_to_int8(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Token tables as int8 with one symmetric scale per row: a quarter of the bytes, error at most
+    half a step of each row's own range. ORT's quantizers take Gather only per tensor (dynamic) or at
+    4 bits (MatMulNBits); lyrics read this table, so it must not go below 8 bits."""
+    graph = model.graph
+    initializers = {i.name: i for i in graph.initializer}
+    for node in embedding_gathers(model):
+        name, out = node.input[0], node.output[0]
+        table = numpy_helper.to_array(initializers[name]).astype(np.float32)
+        scale = np.abs(table).max(axis=1, keepdims=True) / 127.0
+        scale[scale == 0] = 1.0
+        graph.initializer.extend([numpy_helper.from_array(np.round(table / scale).astype(np.int8), f"{name}_int8"),
+                                  numpy_helper.from_array(scale.astype(np.float32), f"{name}_row_scale")])
+        rows, scales, as_float = f"{out}_int8", f"{out}_scale", f"{out}_float"
+        index = list(graph.node).index(node)
+        graph.node.remove(node)
+        for k, new in enumerate([
+                helper.make_node("Gather", [f"{name}_int8", node.input[1]], [rows], name=f"{node.name}_int8"),
+                helper.make_node("Gather", [f"{name}_row_scale", node.input[1]], [scales], name=f"{node.name}_scale"),
+                helper.make_node("Cast", [rows], [as_float], to=onnx.TensorProto.FLOAT, name=f"{node.name}_cast"),
+                helper.make_node("Mul", [as_float, scales], [out], name=f"{node.name}_dequantize")]):
+            graph.node.insert(index + k, new)
+        if not any(name in n.input for n in graph.node):
+            graph.initializer.remove(initializers[name])
+    return model
+
+
 def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
     from onnxruntime.transformers.float16 import convert_float_to_float16
-
     from onnxruntime.transformers.onnx_model import OnnxModel
 
-    keep = [n.name for n in model.graph.node if n.op_type not in FP16_OPS]
+    tables = {n.name for n in embedding_gathers(model)}
+    keep = [n.name for n in model.graph.node if n.op_type not in FP16_OPS and n.name not in tables]
     converted = OnnxModel(convert_float_to_float16(model, keep_io_types=True, node_block_list=keep,
                                                    disable_shape_infer=True))
     converted.topological_sort(is_deterministic=True)  # the converter appends its Casts after their users
@@ -122,21 +163,23 @@ def quantize_graph(graph: str, src: Path, dst: Path, requested: str) -> None:
 
 def _quantize(graph: str, src: Path, dst: Path, actual: str) -> None:
     model = onnx.load(str(src))
-    protected = protected_nodes(model) if graph == CONDITION_ENCODER else []
     if actual == "fp32":
         save_model(model, dst)
-    elif actual == "fp16":
+        return
+    if actual == "fp16":
         save_model(to_fp16(model), dst)
-    elif actual == "int8":
-        _int8(src, dst)
-    elif actual == "int4":
+        return
+    protected = protected_nodes(model) if graph == CONDITION_ENCODER else []
+    model = embeddings_to_int8(model)
+    if actual == "int4":
         model = _int4(model, protected)
-        if not protected:
-            save_model(model, dst)
-            return
-        with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
-            mid = Path(tmp) / "int4.onnx"
-            save_model(model, mid)
-            _int8(mid, dst, nodes=[n for n in protected if n in {x.name for x in model.graph.node}])
-    else:
+    elif actual != "int8":
         raise ExportError(f"unknown precision {actual!r}")
+    if actual == "int4" and not protected:
+        save_model(model, dst)
+        return
+    present = {n.name for n in model.graph.node}
+    with tempfile.TemporaryDirectory(dir=Path(dst).parent) as tmp:
+        mid = Path(tmp) / "mid.onnx"  # ORT's dynamic quantizer reads large models reliably only from files
+        save_model(model, mid)
+        _int8(mid, dst, nodes=None if actual == "int8" else [n for n in protected if n in present])

@@ -78,6 +78,23 @@ def test_precision_floors_and_sizes(exported):
     assert "MatMulNBits" in ops and "DynamicQuantizeLinear" in ops  # int4 outside, int8 in lyric/timbre
     dit = onnx.load(str(exported.bundle("int8") / "transformer.onnx"), load_external_data=False)
     assert any(n.op_type in ("MatMulInteger", "DynamicQuantizeMatMul") for n in dit.graph.node)
+    assert _manifest(exported, "int4")["graphs"]["text_encoder"]["detail"] == "int4 (token embeddings: int8)"
+
+
+@pytest.mark.parametrize("precision, dtype", [("fp32", np.float32), ("fp16", np.float16), ("int8", np.int8),
+                                              ("int4", np.int8)])
+def test_the_token_table_is_stored_once_at_its_precision(exported, tiny_model, precision, dtype):
+    """Lyrics and captions share one embedding table, in the text encoder graph only."""
+    from transformers import Qwen3Config
+
+    vocab = Qwen3Config.from_pretrained(Path(tiny_model) / "text_encoder").vocab_size
+    tables = {}
+    for graph in GRAPHS:
+        model = onnx.load(str(exported.bundle(precision) / f"{graph}.onnx"))
+        tables[graph] = [onnx.numpy_helper.to_array(i).dtype for i in model.graph.initializer
+                         if len(i.dims) == 2 and i.dims[0] == vocab and i.dims[1] > 1]  # not row scales
+    assert tables == {"text_encoder": [np.dtype(dtype)], "condition_encoder": [], "transformer": [],
+                      "vae_decoder": []}
 
 
 def test_a_damaged_stage_is_redone_and_the_rest_reused(exported):
