@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import warnings
 from pathlib import Path
 
@@ -37,6 +38,21 @@ def _sort_stable(self, stable=None, dim=-1, descending=False):
     return op.CastLike(values, self), indices
 
 
+@contextlib.contextmanager
+def quiet_loggers(prefix: str):
+    """Silence ``prefix``'s loggers (and the root) below ERROR: onnxruntime's quantizers log every node,
+    torch.onnx warns about optional packages (torchvision) on each export. The engine never chats."""
+    names = ["", prefix, *(n for n in logging.root.manager.loggerDict if n.startswith(prefix + "."))]
+    levels = {n: logging.getLogger(n).level for n in names}
+    for n in names:
+        logging.getLogger(n).setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for n, level in levels.items():
+            logging.getLogger(n).setLevel(level)
+
+
 def graph_paths(directory: Path, name: str) -> tuple[Path, Path]:
     return Path(directory) / f"{name}.onnx", Path(directory) / f"{name}.onnx.data"
 
@@ -59,7 +75,7 @@ def save_model(model: onnx.ModelProto, path: Path, keep_metadata: tuple[str, ...
 def export_graph(spec: GraphSpec, directory: Path) -> Path:
     path, _ = graph_paths(directory, spec.name)
     spec.module.eval()
-    with spec.export_context(), torch.no_grad(), warnings.catch_warnings(), \
+    with spec.export_context(), torch.no_grad(), warnings.catch_warnings(), quiet_loggers("torch.onnx"), \
             contextlib.redirect_stdout(io.StringIO()):  # the exporter prints its steps; the engine never prints
         warnings.simplefilter("ignore")
         try:

@@ -9,9 +9,7 @@ picked by the submodule that produced them (``pkg.torch.onnx.name_scopes`` from 
 from __future__ import annotations
 
 import ast
-import logging
 import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +17,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from engine.export.graphs import CONDITION_ENCODER, PROTECTED_SCOPES, TEXT_ENCODER, VAE_DECODER
-from engine.export.onnx_export import NAME_SCOPES, save_model
+from engine.export.onnx_export import NAME_SCOPES, quiet_loggers, save_model
 from engine.export.stages import ExportError
 
 PRECISIONS = ("fp32", "fp16", "int8", "int4")
@@ -131,20 +129,6 @@ def _int8(src: Path, dst: Path, nodes: list[str] | None = None) -> None:
         save_model(onnx.load(str(out)), dst)
 
 
-@contextmanager
-def _quiet():
-    """onnxruntime's quantizers log every node (INFO) and advice (WARNING) through their own handlers."""
-    names = ["", *(n for n in logging.root.manager.loggerDict if n.startswith("onnxruntime"))]
-    levels = {n: logging.getLogger(n).level for n in names}
-    for n in names:
-        logging.getLogger(n).setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        for n, level in levels.items():
-            logging.getLogger(n).setLevel(level)
-
-
 def _int4(model: onnx.ModelProto, exclude: list[str]) -> onnx.ModelProto:
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
@@ -155,7 +139,7 @@ def _int4(model: onnx.ModelProto, exclude: list[str]) -> onnx.ModelProto:
 
 def quantize_graph(graph: str, src: Path, dst: Path, requested: str) -> None:
     """Write ``dst`` (+ ``.data``) holding graph ``src`` (fp32) at ``requested`` precision and its floors."""
-    with _quiet():
+    with quiet_loggers("onnxruntime"):
         _quantize(graph, src, dst, graph_precision(graph, requested))
     if not Path(dst).exists():
         raise ExportError(f"quantizing the {graph} to {requested} wrote nothing")
