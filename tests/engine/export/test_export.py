@@ -172,3 +172,31 @@ def test_generated_prompt_tokens_match_the_pipeline_tokenizer(exported, tiny_mod
     assert "# Caption\nlofi hip hop, chill, vinyl crackle" in text and "30 seconds" in text
     assert token_ids(bundle.tokenizer, text, 256)[0].tolist() == hf(text, truncation=True, max_length=256).input_ids
     assert np.asarray(token_ids(bundle.tokenizer, text, 5)).shape == (1, 5)
+
+
+def test_default_checkpoint_is_the_best_evaluated_else_the_latest(exported):
+    from engine.export.merge import resolve_step
+
+    run_dir = exported.workspace.runs_dir / RUN
+    assert resolve_step(run_dir, None) == resolve_step(run_dir, "latest") == 3
+    best = run_dir / "eval" / "best.json"
+    best.parent.mkdir(exist_ok=True)
+    best.write_text(json.dumps({"step": 0, "combined": 0.5}))
+    try:
+        assert resolve_step(run_dir, None) == resolve_step(run_dir, "best") == 0
+        assert resolve_step(run_dir, "latest") == 3
+        with pytest.raises(ExportError, match="must be a step number, best or latest"):
+            resolve_step(run_dir, "newest")
+    finally:
+        best.unlink()
+
+
+def test_export_cli_reports_sizes_and_resumes_without_redoing_work(exported):
+    args = ["-w", str(exported.workspace.root), "export", "--run", RUN, "--out", str(exported.out)]
+    doc = json.loads(CliRunner().invoke(main, [*args, "--json"], catch_exceptions=False).output)
+    assert doc["ran"] == [] and set(PRECISIONS) <= set(doc["skipped"])
+    sizes = {b["precision"]: b["total_bytes"] for b in doc["bundles"]}
+    assert sizes["int8"] < sizes["fp16"] < sizes["fp32"]
+    human = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert human.exit_code == 0 and "resumed:" in human.output and "vs fp32" in human.output
+    assert all(p in human.output for p in PRECISIONS)
