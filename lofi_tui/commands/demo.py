@@ -1,8 +1,9 @@
 """``lofi demo``: the whole loop on synthesized audio and the tiny model, offline, in about a minute.
 
 Ingest (with every kind of bad file), label, split, train a LoRA on the tiny ACE-Step model,
-evaluate its checkpoints and print the comparison table. The audio is a toy and the model has
-random weights: it shows the workflow, not music.
+evaluate its checkpoints, print the comparison table, export the trained checkpoint as an int8 ONNX
+bundle and generate a clip from it without PyTorch. The audio is a toy and the model has random
+weights: it shows the workflow, not music.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from engine.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.commands.catalog import tracks_table
 from lofi_tui.commands.evaluate import checkpoints_cmd, eval_cmd
+from lofi_tui.commands.export import export_cmd, generate_cmd
 from lofi_tui.commands.train import train_cmd
 from lofi_tui.output import progress_bar, stderr, stdout
 
@@ -29,7 +31,7 @@ from lofi_tui.output import progress_bar, stderr, stdout
 @click.option("--sources-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Where to write the synthesized source files [default: WORKSPACE/demo-sources].")
 @click.option("--train/--no-train", default=True, show_default=True,
-              help="Also train and evaluate a LoRA on the tiny (not musical) model.")
+              help="Also train, evaluate and export a LoRA on the tiny (not musical) model.")
 @click.pass_context
 def demo_cmd(ctx: click.Context, sources_dir: Path | None, train: bool) -> None:
     """Synthesize a small collection, ingest and label it, then train and evaluate on the tiny model."""
@@ -59,3 +61,9 @@ def demo_cmd(ctx: click.Context, sources_dir: Path | None, train: bool) -> None:
                crop_sec=4.0, rank=8, learning_rate=2e-3, sample_every=12)
     ctx.invoke(eval_cmd, run_name="demo", checkpoint="all", per_style=2, duration=1.0, steps=2, embedding="builtin")
     ctx.invoke(checkpoints_cmd, run_name="demo")
+    stderr.print("exporting the last checkpoint (the trained LoRA) as an int8 ONNX bundle")
+    ctx.invoke(export_cmd, run="demo", checkpoint="latest", precisions="int8")
+    bundle = ws.exports_dir / "demo-step-12" / "int8"
+    ctx.invoke(generate_cmd, bundle=bundle, prompt="lofi hip hop, rain, warm piano", duration=5.0, steps=4,
+               out=ws.root / "demo-clip.wav")
+    stderr.print(f"lofi.nvim: setup({{ daemon_path = <.venv>/bin/lofi-daemon, model_path = \"{bundle.resolve()}\" }})")

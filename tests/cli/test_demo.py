@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+import soundfile as sf
 
 from engine.catalog import Catalog
 
@@ -13,7 +14,7 @@ from engine.catalog import Catalog
 def test_demo_runs_the_whole_loop_and_shows_every_ingest_outcome(tmp_path):
     ws = tmp_path / "demo"
     proc = subprocess.run([sys.executable, "-m", "lofi_tui", "--workspace", str(ws), "demo"],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"})
+                          capture_output=True, text=True, timeout=600, env={**os.environ, "COLUMNS": "120"})
     assert proc.returncode == 0, proc.stderr
     tracks = Catalog(ws / "catalog.json").all()
     reasons = {t.reason for t in tracks}
@@ -29,3 +30,7 @@ def test_demo_runs_the_whole_loop_and_shows_every_ingest_outcome(tmp_path):
     assert sorted(p.name for p in (run / "eval").glob("step-*.json")) == ["step-0.json", "step-12.json", "step-6.json"]
     assert (run / "eval" / "best.json").exists() and "Checkpoints of demo" in proc.stdout
     assert (ws / "tracks" / "thematic").is_dir()  # the demo labels one track THEME-01
+    bundle = ws / "exports" / "demo-step-12" / "int8"
+    assert (bundle / "manifest.json").exists() and str(bundle.resolve()) in proc.stderr.replace("\n", "")
+    info = sf.info(ws / "demo-clip.wav")
+    assert info.samplerate == 48000 and info.channels == 2 and abs(info.duration - 5.0) < 1e-3
