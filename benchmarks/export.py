@@ -26,6 +26,7 @@ import torch
 from engine import synth
 from engine.audio.io import write_audio
 from engine.catalog import Catalog
+from engine.export.merge import load_merged_pipeline
 from engine.export.run import export_checkpoint
 from engine.ingest import ingest
 from engine.model.tiny import build_tiny_checkpoint
@@ -54,21 +55,18 @@ def report_sizes(result) -> None:
         print(f"  {b.precision:<7}{cells}{b.total_bytes / 1e6:>9.3f} MB{reduction}")
 
 
-def onnx_speed(bundle: Path, seconds: float, steps: int) -> tuple[float, np.ndarray]:
+def onnx_speed(bundle: Path, seconds: float, steps: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Seconds per minute of audio, the audio, and the initial noise it started from."""
     gen = OnnxGenerator(Bundle.open(bundle))
     gen.generate(CAPTION, 2.0, steps=1)  # warm up the sessions
+    noise = gen.initial_noise(seconds, 0)
     start = time.perf_counter()
-    audio = gen.generate(CAPTION, seconds, seed=0, steps=steps, latents=gen.initial_noise(seconds, 0))
-    return _per_minute(time.perf_counter() - start, seconds), audio
+    audio = gen.generate(CAPTION, seconds, steps=steps, latents=noise)
+    return _per_minute(time.perf_counter() - start, seconds), audio, noise
 
 
 def pytorch_speed(model: Path, merged: Path, noise: np.ndarray, seconds: float, steps: int) -> tuple[float, np.ndarray]:
-    from diffusers import AceStepTransformer1DModel
-
-    from engine.model.load import load_pipeline
-
-    pipe = load_pipeline(model)
-    pipe.transformer = AceStepTransformer1DModel.from_pretrained(merged / "transformer").eval()
+    pipe = load_merged_pipeline(model, merged)
     with torch.no_grad():
         pipe(prompt=CAPTION, audio_duration=2.0, num_inference_steps=1)  # warm up
         start = time.perf_counter()
@@ -99,9 +97,8 @@ def tiny_cpu(root: Path, seconds: float, steps: int) -> None:
     print(f"generation, {seconds:g} s of audio, {steps} steps, APG guidance (seconds per minute of audio):")
     ref_speed = None
     for precision in PRECISIONS:
-        speed, audio = onnx_speed(result.out / precision, seconds, steps)
+        speed, audio, noise = onnx_speed(result.out / precision, seconds, steps)
         if precision == "fp32":
-            noise = OnnxGenerator(Bundle.open(result.out / "fp32")).initial_noise(seconds, 0)
             ref_speed, ref = pytorch_speed(model, result.out / "merged", noise, seconds, steps)
             ref = ref[: audio.shape[0]]
             print(f"  PyTorch pipeline  {ref_speed:8.2f} s/min")

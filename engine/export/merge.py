@@ -109,3 +109,14 @@ def run_base_model(run_dir: Path) -> Path:
     if not base.exists():
         raise ExportError(f"the base model of {run_dir.name} ({base}) is gone; restore it to export this run")
     return base
+
+
+def load_merged_pipeline(base: Path, merged: Path):
+    """The base pipeline with the merged DiT saved by :func:`merge_checkpoint` in ``merged``."""
+    from diffusers import AceStepTransformer1DModel
+
+    from engine.model.load import load_pipeline
+
+    pipe = load_pipeline(base)
+    pipe.transformer = AceStepTransformer1DModel.from_pretrained(Path(merged) / "transformer").eval()
+    return pipe

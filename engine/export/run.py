@@ -11,13 +11,12 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.export import stages
 from engine.atomic import atomic_write_json
 from engine.export.bundle import GRAPH_ORDER, write_bundle
 from engine.export.facts import write_facts
-from engine.export.merge import merge_checkpoint, resolve_step, run_base_model
+from engine.export.merge import load_merged_pipeline, merge_checkpoint, resolve_step, run_base_model
 from engine.export.quantize import PRECISIONS, graph_precision, precision_detail, quantize_graph
-from engine.export.stages import ExportError, run_stage
+from engine.export.stages import ExportError, load_stage, run_stage
 from engine.onnx_generate.bundle import FORMAT_VERSION
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
@@ -62,12 +61,7 @@ class _Model:
     @property
     def pipe(self):
         if self._pipe is None:
-            from diffusers import AceStepTransformer1DModel
-
-            from engine.model.load import load_pipeline
-
-            self._pipe = load_pipeline(self.base)
-            self._pipe.transformer = AceStepTransformer1DModel.from_pretrained(self.merged / "transformer").eval()
+            self._pipe = load_merged_pipeline(self.base, self.merged)
         return self._pipe
 
     def spec(self, name: str):
@@ -142,16 +136,20 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
         progress(Progress(done, len(plan), label))
         return record["results"]
 
-    pending = [p for p in precisions if stages.load_stage(out / p) is None]
+    manifests = {}  # checksumming a finished bundle reads every byte of it: once per export is enough
     for precision in precisions:
-        if precision not in pending:
+        record = load_stage(out / precision)
+        if record is not None:
+            manifests[precision] = record["results"]
             result.skipped.append(precision)
             done += 1 + len(GRAPH_ORDER) * (precision != "fp32")
+    pending = [p for p in precisions if p not in manifests]
     if pending:
-        _build(pending, run_dir, step, base, out, model, stage, license, base_model_id)
+        manifests |= _build(pending, run_dir, step, base, source["base_model_identity"], out, model, stage, license,
+                            base_model_id)
     progress(Progress(len(plan), len(plan), "done"))
     for precision in precisions:
-        manifest = stages.load_stage(out / precision)["results"]
+        manifest = manifests[precision]
         result.bundles.append(BundleReport(
             precision, out / precision,
             [GraphReport(n, g["detail"], g["bytes"], g["parity"]["max_rel_error"]) for n, g in
@@ -159,11 +157,11 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     return result
 
 
-def _build(pending: list[str], run_dir: Path, step: int, base: Path, out: Path, model: _Model, stage,
-           license: str, base_model_id: str | None) -> None:
+def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: str, out: Path, model: _Model, stage,
+           license: str, base_model_id: str | None) -> dict[str, dict]:
     """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
-    precision its graphs and bundle; a precision's work files go once its bundle is whole."""
-    from engine.model.load import model_identity
+    precision its graphs and bundle; a precision's work files go once its bundle is whole.
+    Returns each built bundle's manifest."""
     from engine.model.tiny import is_tiny
 
     work = out / ".work"
@@ -183,17 +181,19 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, out: Path, 
     fp32_bytes = sum(_graph_bytes(work / "fp32" / n, n) for n in GRAPH_ORDER)
     tiny = is_tiny(base)
     model_info = {"id": base_model_id or (f"lofi-tui/{base.name}" if tiny else f"ACE-Step/{base.name}"),
-                  "name": base.name, "identity": model_identity(base), "tiny": tiny}
+                  "name": base.name, "identity": identity, "tiny": tiny}
     lora_info = {"run": run_dir.name, "step": step, **{k: lora[k] for k in ("rank", "alpha", "use_rslora", "scaling")},
                  "merge_parity_rel_error": lora["parity_rel_error"]}
     card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step)}
+    manifests = {}
     for precision in pending:
         graphs = fp32 if precision == "fp32" else graph_stages(precision)
-        stage(precision, out / precision, lambda tmp, p=precision, g=graphs: write_bundle(
+        manifests[precision] = stage(precision, out / precision, lambda tmp, p=precision, g=graphs: write_bundle(
             tmp, p, g, facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info, lora_info,
             fp32_bytes, card))
         if precision != "fp32":
             shutil.rmtree(work / precision, ignore_errors=True)
+    return manifests
 
 
 def _graph_bytes(directory: Path, name: str) -> int:

@@ -16,6 +16,7 @@ import pytest
 import soundfile as sf
 
 from engine.onnx_generate.bundle import bundle_version
+from tests.engine.export.exported import imported_modules
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
@@ -165,5 +166,5 @@ def test_serves_an_onnx_bundle_named_by_lofi_model_path_without_torch(exported, 
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
-    imported = {line.split("|")[-1].strip() for line in log.read_text().splitlines() if line.startswith("import time")}
+    imported = imported_modules(log.read_text())
     assert "onnxruntime" in imported and not {"torch", "diffusers", "transformers"} & imported

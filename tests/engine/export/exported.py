@@ -56,3 +56,8 @@ def exported(train_workspace, tiny_model, tmp_path_factory) -> Exported:
     finished = [label for label in dict.fromkeys(seen) if seen.count(label) == 2]
     result = export_checkpoint(ws, RUN, PRECISIONS, out=out)
     return Exported(ws, RUN, result, finished, out)
+
+
+def imported_modules(importtime_log: str) -> set[str]:
+    """Module names from the stderr of ``python -X importtime``."""
+    return {line.split("|")[-1].strip() for line in importtime_log.splitlines() if line.startswith("import time:")}

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from engine.onnx_generate.bundle import Bundle
 from engine.onnx_generate.generate import GenerationError, OnnxGenerator
 from lofi_tui.cli import main
+from tests.engine.export.exported import imported_modules
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("export")]
 ROOT = Path(__file__).resolve().parents[3]
@@ -26,12 +27,10 @@ PIPELINE_TOLERANCE = 1e-3
 def _pytorch_audio(exported, tiny_model, noise: np.ndarray, duration: float, steps: int) -> np.ndarray:
     """The diffusers pipeline with the export's merged DiT, from the same initial noise."""
     import torch
-    from diffusers import AceStepTransformer1DModel
 
-    from engine.model.load import load_pipeline
+    from engine.export.merge import load_merged_pipeline
 
-    pipe = load_pipeline(tiny_model)
-    pipe.transformer = AceStepTransformer1DModel.from_pretrained(exported.out / "merged" / "transformer").eval()
+    pipe = load_merged_pipeline(tiny_model, exported.out / "merged")
     with torch.no_grad():
         audio = pipe(prompt=CAPTION, lyrics="[Instrumental]", audio_duration=duration, num_inference_steps=steps,
                      latents=torch.from_numpy(noise), output_type="np").audios
@@ -75,7 +74,7 @@ def test_lofi_generate_writes_a_48k_stereo_wav_without_importing_torch(exported,
          "--prompt", CAPTION, "--duration", "4", "--seed", "3", "--steps", "2", "--out", str(out), "--json"],
         cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
-    imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    imported = imported_modules(done.stderr)
     assert "onnxruntime" in imported and "tokenizers" in imported
     assert not {"torch", "transformers", "diffusers"} & imported
     doc = json.loads(done.stdout)
