@@ -72,3 +72,16 @@ class Workspace:
 
     def relative(self, path: Path) -> str:
         return str(Path(path).resolve().relative_to(self.root))
+
+
+def display_path(path: Path) -> str:
+    """How a person would write ``path``: relative to the current directory when inside it, else with ``~``."""
+    path = Path(path)
+    try:
+        return str(path.relative_to(Path.cwd().resolve())) or "."
+    except ValueError:
+        pass
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except ValueError:
+        return str(path)

@@ -14,7 +14,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown
 
 from engine.playback import Player, open_player
-from engine.workspace import Workspace
+from engine.workspace import Workspace, display_path
 from screens.catalog import CatalogScreen
 from screens.later import CheckpointsScreen, ExportScreen, ListeningScreen
 from screens.review import ReviewScreen
@@ -72,7 +72,7 @@ class LofiApp(App[None]):
         self.base_model = base_model or os.environ.get("LOFI_BASE_MODEL")
         self.player = player or open_player()
         self._told_no_audio = False
-        self.sub_title = f"{workspace.root}  ·  model: {self.base_model or 'none (set --base-model)'}"
+        self.sub_title = f"{display_path(workspace.root)}  ·  model: {self.base_model or 'none (set --base-model)'}"
 
     MODES = {"catalog": CatalogScreen, "review": ReviewScreen, "training": TrainingScreen,
              "checkpoints": CheckpointsScreen, "listening": ListeningScreen, "export": ExportScreen}

@@ -68,7 +68,7 @@ class TrainingScreen(Screen):
             for key, label, default in FIELDS:
                 yield Label(label)
                 value = self.app.base_model or "" if key == "base_model" else default
-                yield Input(value, id=f"f-{key}", placeholder=new_run_name() if key == "run" else "")
+                yield Input(value, id=f"f-{key}", placeholder="blank: a new run-<date>-<time>" if key == "run" else "")
             yield Label("Precision")
             yield Select([("fp32", "fp32"), ("bf16", "bf16")], value="fp32", allow_blank=False, id="f-precision")
             yield Checkbox("rsLoRA", True, id="f-rslora")

@@ -1,12 +1,12 @@
 """Snapshot tests of each screen at fixed sizes (pytest-textual-snapshot).
 
-The workspace lives at a fixed path so the header is identical run to run; workers are awaited
-and the cursor never sits in a blinking input before the picture is taken.
+Each workspace lives in the test's own temporary directory, which becomes the current directory, so the
+header shows the same relative name on every run; nothing in a picture depends on today's date. Workers are
+awaited and the cursor never sits in a blinking input before the picture is taken.
 """
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,8 +16,8 @@ from lofi_tui.app import LofiApp
 from tests.tui.conftest import RecordingPlayer, build_workspace, write_run
 
 
-def _app(name: str) -> LofiApp:
-    ws = build_workspace(Path(tempfile.gettempdir()) / f"lofi-snapshot-{name}")
+def _app(root: Path, name: str) -> LofiApp:
+    ws = build_workspace(root / f"lofi-snapshot-{name}")
     write_run(ws, "demo", steps=60)
     return LofiApp(ws, player=RecordingPlayer())
 
@@ -53,5 +53,6 @@ def _goto(keys: str):
     ("training", "3", (110, 36)),
     ("later", "4", (80, 24)),
 ])
-def test_screen_snapshot(snap_compare, screen, keys, size):
-    assert snap_compare(_app(screen), terminal_size=size, run_before=_goto(keys))
+def test_screen_snapshot(snap_compare, tmp_path, monkeypatch, screen, keys, size):
+    monkeypatch.chdir(tmp_path)
+    assert snap_compare(_app(tmp_path, screen), terminal_size=size, run_before=_goto(keys))
