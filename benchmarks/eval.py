@@ -20,9 +20,9 @@ from pathlib import Path
 
 from safetensors.torch import save_file
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.io import write_audio
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
 from engine.evaluation.evaluate import EvalSettings, evaluate_checkpoint
 from engine.ingest import ingest
 from engine.metrics.embedders import availability, load_embedder, models_dir
@@ -36,7 +36,13 @@ from engine.workspace import Workspace
 
 
 def base_size_clap(root: Path) -> None:
-    from transformers import AutoTokenizer, ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor
+    from transformers import (
+        AutoTokenizer,
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapProcessor,
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(build_tiny_clap(root / "tiny-clap"))  # text is not timed
     ClapModel(ClapConfig()).save_pretrained(root / "clap-music")

@@ -23,16 +23,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.io import write_audio
-from engine.catalog import Catalog
+from engine.catalog.split import assign_splits
+from engine.catalog.store import Catalog
+from engine.export.exporter import export_checkpoint
 from engine.export.merge import load_merged_pipeline
-from engine.export.run import export_checkpoint
+from engine.inference.bundle import Bundle
+from engine.inference.generator import OnnxGenerator
 from engine.ingest import ingest
 from engine.model.tiny import build_tiny_checkpoint
-from engine.onnx_generate.bundle import Bundle
-from engine.onnx_generate.generate import OnnxGenerator
-from engine.split import assign_splits
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 from engine.training.runs import create_run

@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.ffmpeg import ffmpeg_exe
 from engine.audio.io import write_audio
 from engine.ingest import ingest

@@ -21,12 +21,12 @@ from pathlib import Path
 
 import torch
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.io import write_audio
-from engine.catalog import Catalog
+from engine.catalog.split import assign_splits
+from engine.catalog.store import Catalog
 from engine.ingest import ingest
 from engine.model.tiny import build_tiny_checkpoint
-from engine.split import assign_splits
 from engine.training.config import DEFAULT_TARGETS, TrainConfig
 from engine.training.loop import Trainer
 from engine.training.objective import flow_matching_loss

@@ -18,8 +18,8 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Input, Select
 
-from engine.catalog import Catalog
-from engine.track import SourceRecord, Track
+from engine.catalog.store import Catalog
+from engine.catalog.track import SourceRecord, Track
 from engine.workspace import Workspace
 from lofi_tui.app import LofiApp
 from screens.catalog import FILTER_DELAY

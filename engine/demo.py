@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import synth
 from engine.atomic import atomic_write_text
+from engine.audio import synth
 from engine.audio.io import write_audio
 
 GOOD = [

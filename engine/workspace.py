@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.categories import CATEGORIES
+from engine import settings
 from engine.errors import WorkspaceError
-
-DEFAULT_WORKSPACE = "lofi-workspace"
-WORKSPACE_ENV = "LOFI_WORKSPACE"
+from engine.labels.categories import CATEGORIES
 
 
 def default_workspace_path() -> Path:
     """``$LOFI_WORKSPACE`` if set, else ``./lofi-workspace``."""
-    return Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE)
+    return settings.current().workspace
 
 
 @dataclass(frozen=True)

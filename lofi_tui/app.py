@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from multiprocessing import resource_tracker
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +12,8 @@ from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Markdown
 
-from engine.playback import Player, open_player
+from engine import settings
+from engine.audio.playback import Player, open_player
 from engine.workspace import Workspace, display_path
 from screens.catalog import CatalogScreen
 from screens.later import CheckpointsScreen, ExportScreen, ListeningScreen
@@ -69,7 +69,8 @@ class LofiApp(App[None]):
         # needs a real one: start it now, while stderr is still the terminal.
         resource_tracker.ensure_running()
         self.workspace = workspace
-        self.base_model = base_model or os.environ.get("LOFI_BASE_MODEL")
+        configured = settings.current().base_model
+        self.base_model = base_model or (str(configured) if configured else None)
         self.player = player or open_player()
         self._told_no_audio = False
         self.sub_title = f"{display_path(workspace.root)}  ·  model: {self.base_model or 'none (set --base-model)'}"

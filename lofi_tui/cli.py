@@ -14,7 +14,8 @@ from pathlib import Path
 import click
 
 from engine.errors import LofiError
-from engine.workspace import Workspace
+from engine.settings import DEFAULT_WORKSPACE
+from engine.workspace import Workspace, default_workspace_path
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # command -> its module in lofi_tui.commands (a test checks this against what the modules define)
@@ -52,10 +53,9 @@ class LofiGroup(click.Group):
     "--workspace",
     "-w",
     type=click.Path(file_okay=False, path_type=Path),
-    envvar="LOFI_WORKSPACE",
-    default="lofi-workspace",
-    show_default=True,
-    help="Workspace directory (or $LOFI_WORKSPACE).",
+    default=default_workspace_path,
+    show_default=f"$LOFI_WORKSPACE or {DEFAULT_WORKSPACE}",
+    help="Workspace directory.",
 )
 @click.pass_context
 def main(ctx: click.Context, workspace: Path) -> None:

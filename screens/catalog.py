@@ -17,14 +17,14 @@ from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Stati
 
 from engine.audio.io import decode
 from engine.audio.picture import TrackPicture, track_picture
-from engine.catalog import Catalog
-from engine.catalog_query import filter_tracks
+from engine.catalog.query import filter_tracks
+from engine.catalog.stats import catalog_stats
+from engine.catalog.store import Catalog
+from engine.catalog.track import Track
 from engine.errors import LofiError
 from engine.ingest import IngestReport, ingest
+from engine.labels.styles import load_styles
 from engine.progress import CancelToken, Progress
-from engine.stats import catalog_stats
-from engine.styles import load_styles
-from engine.track import Track
 from lofi_tui.widgets.picture import render_picture
 from screens.dialogs import PromptDialog
 

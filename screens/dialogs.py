@@ -9,7 +9,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 
-from engine.styles import Taxonomy
+from engine.labels.styles import Taxonomy
 
 
 class PromptDialog(ModalScreen[str | None]):

@@ -17,12 +17,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from engine.catalog import Catalog
-from engine.catalog_query import review_queue
+from engine.catalog.query import review_queue
+from engine.catalog.store import Catalog
+from engine.catalog.track import Track
 from engine.errors import LofiError
-from engine.labelling import LabelChange, apply_label, lyrics_text, save_labelled
-from engine.styles import load_styles
-from engine.track import Track
+from engine.labels.labelling import LabelChange, apply_label, lyrics_text, save_labelled
+from engine.labels.styles import load_styles
 from screens.dialogs import PromptDialog, StylePicker
 
 

@@ -23,10 +23,17 @@ from textual_plotext import PlotextPlot
 
 from engine.errors import LofiError
 from engine.model.check import check_base_model
-from engine.series import decimate_minmax, ema
 from engine.training.config import TrainConfig
 from engine.training.events import RunMetrics, parse_lines
-from engine.training.runs import create_run, list_runs, new_run_name, request_stop, run_dir, start_run
+from engine.training.runs import (
+    create_run,
+    list_runs,
+    new_run_name,
+    request_stop,
+    run_dir,
+    start_run,
+)
+from engine.training.series import decimate_minmax, ema
 
 FIELDS = (("run", "Run", ""), ("base_model", "Base model", ""), ("rank", "Rank", "64"), ("alpha", "Alpha", "32"),
           ("learning_rate", "LR", "1e-4"), ("max_steps", "Steps", "10000"), ("checkpoint_every", "Ckpt every", "2000"),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.io import write_audio
 
 

@@ -9,10 +9,10 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from engine.catalog import Catalog  # noqa: E402
+from engine.catalog.split import assign_splits  # noqa: E402
+from engine.catalog.store import Catalog  # noqa: E402
 from engine.ingest import ingest  # noqa: E402
 from engine.model.tiny import build_tiny_checkpoint  # noqa: E402
-from engine.split import assign_splits  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
 from tests.audio_files import lofi_file  # noqa: E402
 from tests.engine.export.exported import exported  # noqa: E402,F401  (one tiny export per session)

@@ -8,8 +8,8 @@ from typing import Callable
 import numpy as np
 
 from engine.daemon.protocol import GenerateParams
-from engine.onnx_generate.bundle import Bundle
-from engine.onnx_generate.generate import OnnxGenerator
+from engine.inference.bundle import Bundle
+from engine.inference.generator import OnnxGenerator
 
 
 class BundleGenerator:

@@ -7,11 +7,13 @@ import os
 import sys
 from pathlib import Path
 
+from engine import settings
+
 
 def default_cache_dir() -> Path:
-    env = os.environ.get("LOFI_CACHE_PATH")
-    if env:
-        return Path(env)
+    configured = settings.current().cache_path
+    if configured:
+        return configured
     from platformdirs import user_cache_dir
 
     return Path(user_cache_dir("lofi-tui")) / "tracks"
@@ -20,7 +22,7 @@ def default_cache_dir() -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="lofi-daemon", description="lofi.nvim-compatible generation daemon")
     parser.add_argument("--daemon", action="store_true", help="speak JSON-RPC on stdin/stdout (what lofi.nvim runs)")
-    parser.add_argument("--model-dir", type=Path, default=os.environ.get("LOFI_MODEL_PATH"),
+    parser.add_argument("--model-dir", type=Path, default=settings.current().model_path,
                         help="an export bundle (OUT/<precision>) or a diffusers checkpoint [default: $LOFI_MODEL_PATH]")
     parser.add_argument("--lora", type=Path, default=None,
                         help="with a diffusers checkpoint: a LoRA checkpoint directory (runs/R/checkpoints/step-N)")
@@ -34,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     from engine.daemon.server import Daemon
-    from engine.onnx_generate.bundle import BundleError, bundle_version, is_bundle, read_manifest
+    from engine.inference.bundle import (
+        BundleError,
+        bundle_version,
+        is_bundle,
+        read_manifest,
+    )
 
     if is_bundle(args.model_dir):  # an exported bundle: onnxruntime only, torch is never imported
         from engine.daemon.bundle_generator import BundleGenerator

@@ -27,20 +27,20 @@ from pathlib import Path
 import numpy as np
 
 from engine.atomic import atomic_write_json
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
+from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
 from engine.errors import LofiError
-from engine.evaluation.generate import (
+from engine.evaluation.clips import (
     checkpoint_pipeline,
     generate_samples,
     reset_if_changed,
     style_jobs,
 )
-from engine.metrics.compare import EmbeddingCache, embed_files, fad_between
+from engine.labels.prompts import build_prompt
+from engine.labels.styles import load_styles
 from engine.metrics.embedders import availability, load_embedder, models_dir
+from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
 from engine.progress import CancelToken, ProgressCallback, no_progress
-from engine.prompts import build_prompt
-from engine.styles import load_styles
-from engine.track import ACCEPTED, SPLIT_VALIDATION
 from engine.training import checkpoints as ckpt
 from engine.training.events import read_metrics
 from engine.workspace import Workspace

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.onnx_generate.prompt import CAPTION, DURATION, LANGUAGE, LYRICS
+from engine.inference.prompt import CAPTION, DURATION, LANGUAGE, LYRICS
 
 _SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
 

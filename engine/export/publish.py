@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.export.stages import STAGE_FILE, ExportError
-from engine.onnx_generate.bundle import read_manifest, verify_checksums
+from engine.inference.bundle import read_manifest, verify_checksums
 
 
 class PublishError(ExportError):

@@ -16,7 +16,12 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from engine.export.graphs import CONDITION_ENCODER, PROTECTED_SCOPES, TEXT_ENCODER, VAE_DECODER
+from engine.export.graphs import (
+    CONDITION_ENCODER,
+    PROTECTED_SCOPES,
+    TEXT_ENCODER,
+    VAE_DECODER,
+)
 from engine.export.onnx_export import NAME_SCOPES, quiet_loggers, save_model
 from engine.export.stages import ExportError
 

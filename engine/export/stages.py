@@ -13,7 +13,7 @@ from typing import Callable
 
 from engine.atomic import atomic_write_json, fsync_dir
 from engine.errors import LofiError
-from engine.onnx_generate.bundle import sha256_file
+from engine.inference.bundle import sha256_file
 
 STAGE_FILE = "stage.json"
 

@@ -1,5 +1,5 @@
 """Ingest: decode, gate, process, fingerprint and catalog a batch of audio files."""
 
-from engine.ingest.run import IngestReport, IngestResult, discover, ingest
+from engine.ingest.batch import IngestReport, IngestResult, discover, ingest
 
 __all__ = ["IngestReport", "IngestResult", "discover", "ingest"]

@@ -13,10 +13,16 @@ from pathlib import Path
 from engine.audio import fingerprint as fp
 from engine.audio.io import decode, source_format
 from engine.audio.musical import MusicalInfo, estimate_musical
-from engine.audio.process import TARGET_RATE, encode_normalized_mp3, resample, to_stereo, trim
+from engine.audio.process import (
+    TARGET_RATE,
+    encode_normalized_mp3,
+    resample,
+    to_stereo,
+    trim,
+)
 from engine.audio.quality import LOW_QUALITY_SCORE, MAX_DURATION_SEC, analyze, gate
+from engine.catalog.track import ACCEPTED, ERROR, REJECTED
 from engine.errors import AudioError
-from engine.track import ACCEPTED, ERROR, REJECTED
 
 
 @dataclass(frozen=True)

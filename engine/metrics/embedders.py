@@ -17,17 +17,15 @@ it. The models directory is ``$LOFI_MODELS``, else ``<workspace>/models``.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import soxr
 
+from engine import settings
 from engine.audio.quality import to_mono
 from engine.errors import LofiError
-
-MODELS_ENV = "LOFI_MODELS"
 
 
 class EmbedderError(LofiError):
@@ -54,10 +52,10 @@ class Availability:
 
 
 def models_dir(workspace_root: Path | None = None) -> Path:
-    env = os.environ.get(MODELS_ENV)
-    if env:
-        return Path(env)
-    return (Path(workspace_root) if workspace_root else Path("lofi-workspace")) / "models"
+    configured = settings.current()
+    if configured.models:
+        return configured.models
+    return (Path(workspace_root) if workspace_root else configured.workspace) / "models"
 
 
 def _mono_at(samples: np.ndarray, rate: int, target: int) -> np.ndarray:

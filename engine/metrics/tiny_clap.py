@@ -12,7 +12,13 @@ from pathlib import Path
 def build_tiny_clap(out_dir: Path, seed: int = 0) -> Path:
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import ClapConfig, ClapFeatureExtractor, ClapModel, ClapProcessor, RobertaTokenizerFast
+    from transformers import (
+        ClapConfig,
+        ClapFeatureExtractor,
+        ClapModel,
+        ClapProcessor,
+        RobertaTokenizerFast,
+    )
     from transformers.utils import logging as transformers_logging
 
     from engine.model.tiny import _corpus

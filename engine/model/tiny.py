@@ -55,7 +55,12 @@ def _corpus() -> list[str]:
 
 def build_tiny_pipeline(seed: int = 0):
     """An in-memory tiny AceStepPipeline with deterministic random weights."""
-    from diffusers import AceStepPipeline, AceStepTransformer1DModel, AutoencoderOobleck, FlowMatchEulerDiscreteScheduler
+    from diffusers import (
+        AceStepPipeline,
+        AceStepTransformer1DModel,
+        AutoencoderOobleck,
+        FlowMatchEulerDiscreteScheduler,
+    )
     from diffusers.pipelines.ace_step.modeling_ace_step import AceStepConditionEncoder
     from transformers import Qwen3Config, Qwen3Model
 

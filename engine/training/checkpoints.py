@@ -19,10 +19,10 @@ import os
 import shutil
 from pathlib import Path
 
-import torch
-from safetensors.torch import load_file
-
 from engine.atomic import atomic_write_json, fsync_dir
+
+# torch, diffusers and peft are imported inside the functions that need them: the dashboard and the
+# light CLI commands list and verify checkpoints without loading PyTorch.
 
 LORA_FILE = "pytorch_lora_weights.safetensors"
 STATE_FILE = "training_state.pt"
@@ -34,10 +34,12 @@ def checkpoint_dir(run_dir: Path, step: int) -> Path:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    with open(path, "rb") as fh:
+        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: dict) -> Path:
+    import torch
     from diffusers import AceStepPipeline
     from peft.utils import get_peft_model_state_dict
 
@@ -94,6 +96,7 @@ def list_checkpoints(run_dir: Path, warn=lambda _m: None) -> list[int]:
 def load_lora_into(transformer, path: Path) -> None:
     """Put a checkpoint's LoRA weights into a transformer that already has the adapter."""
     from peft.utils import set_peft_model_state_dict
+    from safetensors.torch import load_file
 
     raw = load_file(str(Path(path) / LORA_FILE))
     state = {k.removeprefix("transformer."): v for k, v in raw.items()}
@@ -103,6 +106,8 @@ def load_lora_into(transformer, path: Path) -> None:
 
 
 def load_state(path: Path) -> dict:
+    import torch
+
     return torch.load(Path(path) / STATE_FILE, weights_only=True)
 
 

@@ -7,12 +7,12 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
+from engine.catalog.track import ACCEPTED, FLAG_EXCLUDED, SPLIT_TRAIN
 from engine.errors import LofiError
-from engine.labelling import lyrics_text
-from engine.prompts import build_prompt
-from engine.styles import load_styles
-from engine.track import ACCEPTED, FLAG_EXCLUDED, SPLIT_TRAIN
+from engine.labels.labelling import lyrics_text
+from engine.labels.prompts import build_prompt
+from engine.labels.styles import load_styles
 from engine.workspace import Workspace
 
 

@@ -28,10 +28,10 @@ from engine.training.config import TrainConfig
 from engine.training.data import folder_items, workspace_items
 from engine.training.events import MetricsWriter
 from engine.training.objective import flow_matching_loss, timestep_table
+from engine.training.runs import STOP_FILE
 from engine.training.samples import write_samples
 from engine.workspace import Workspace
 
-STOP_FILE = "STOP"
 # Test hooks (documented so nobody is surprised by them): make the loss NaN once at the given
 # comma-separated steps, and slow every step down so a test can kill or stop a run mid-way.
 NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"

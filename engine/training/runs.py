@@ -15,8 +15,9 @@ from engine.errors import LofiError
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
-from engine.training.loop import STOP_FILE
 from engine.workspace import Workspace
+
+STOP_FILE = "STOP"  # its presence asks a run to checkpoint and exit (the loop polls it after each step)
 
 PID_FILE = "train.pid"
 LOG_FILE = "train.log"

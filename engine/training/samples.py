@@ -8,8 +8,8 @@ import torch
 
 from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
-from engine.prompts import preset_prompt
-from engine.styles import load_styles
+from engine.labels.prompts import preset_prompt
+from engine.labels.styles import load_styles
 
 
 def sample_prompts() -> list[tuple[str, str]]:

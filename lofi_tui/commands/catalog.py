@@ -6,12 +6,12 @@ import click
 from rich import box
 from rich.table import Table
 
-from engine.catalog import Catalog
-from engine.sources import edit_source
-from engine.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
-from engine.stats import catalog_stats
-from engine.styles import load_styles
-from engine.track import Track
+from engine.catalog.sources import edit_source
+from engine.catalog.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
+from engine.catalog.stats import catalog_stats
+from engine.catalog.store import Catalog
+from engine.catalog.track import Track
+from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, stderr, stdout
 

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import click
 
-from engine.catalog import Catalog
+from engine.catalog.split import assign_splits
+from engine.catalog.store import Catalog
 from engine.demo import sidecar_path, write_demo_sources
 from engine.ingest import ingest
-from engine.labelling import LabelChange, apply_label
-from engine.split import assign_splits
-from engine.styles import load_styles
+from engine.labels.labelling import LabelChange, apply_label
+from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.commands.catalog import tracks_table
 from lofi_tui.commands.evaluate import checkpoints_cmd, eval_cmd

@@ -7,7 +7,12 @@ from dataclasses import asdict
 import click
 from rich.table import Table
 
-from engine.evaluation.evaluate import EvalSettings, EvaluationError, checkpoint_table, evaluate_checkpoint
+from engine.evaluation.evaluate import (
+    EvalSettings,
+    EvaluationError,
+    checkpoint_table,
+    evaluate_checkpoint,
+)
 from engine.metrics.embedders import NAMES
 from engine.training import checkpoints as ckpt
 from lofi_tui.cli import main, workspace_of

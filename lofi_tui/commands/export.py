@@ -31,8 +31,8 @@ def _mb(n: int | None) -> str:
 @click.pass_context
 def export_cmd(ctx, run, checkpoint, precisions, out, license_, base_model_id, as_json):
     """Merge a checkpoint's LoRA, export ONNX graphs and write one bundle per precision (resumable)."""
+    from engine.export.exporter import export_checkpoint
     from engine.export.quantize import parse_precisions
-    from engine.export.run import export_checkpoint
 
     ws = workspace_of(ctx)
     with progress_bar("export", enabled=not as_json) as on_progress:
@@ -80,8 +80,8 @@ def generate_cmd(bundle, prompt, lyrics, duration, seed, steps, guidance, out, a
     import time
 
     from engine.audio.io import write_audio
-    from engine.onnx_generate.bundle import Bundle
-    from engine.onnx_generate.generate import OnnxGenerator
+    from engine.inference.bundle import Bundle
+    from engine.inference.generator import OnnxGenerator
     from engine.progress import Progress
 
     gen = OnnxGenerator(Bundle.open(bundle))
@@ -116,7 +116,7 @@ def generate_cmd(bundle, prompt, lyrics, duration, seed, steps, guidance, out, a
 @click.pass_context
 def compare_cmd(ctx, bundles, more, prompts, duration, steps, embedding, out, as_json):
     """Same prompts and seeds through each bundle: FAD vs fp32, graph sizes, seconds per minute of audio."""
-    from engine.export.compare import compare_precisions
+    from engine.export.precisions import compare_precisions
     from engine.metrics.embedders import load_embedder, models_dir
 
     ws = workspace_of(ctx)

@@ -8,10 +8,15 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
-from engine.catalog import Catalog
-from engine.dataset import build_dataset
-from engine.labelling import LabelChange, apply_label, regenerate_all, repair_locations
-from engine.styles import load_styles
+from engine.catalog.store import Catalog
+from engine.labels.dataset import build_dataset
+from engine.labels.labelling import (
+    LabelChange,
+    apply_label,
+    regenerate_all,
+    repair_locations,
+)
+from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 

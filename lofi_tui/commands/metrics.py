@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from engine.metrics.compare import EmbeddingCache, fad_between
 from engine.metrics.embedders import NAMES, availability, load_embedder, models_dir
+from engine.metrics.folders import EmbeddingCache, fad_between
 from lofi_tui.cli import main
 from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 

@@ -24,7 +24,9 @@ def model_group() -> None:
 @click.option("--seed", type=int, default=0, show_default=True)
 def init_tiny_cmd(out: Path, seed: int) -> None:
     """Write a tiny, NOT musical ACE-Step 1.5 checkpoint (random weights) for offline tests and the demo."""
-    from engine.model.tiny import build_tiny_checkpoint  # torch: commands load it only when they need it
+    from engine.model.tiny import (
+        build_tiny_checkpoint,  # torch: commands load it only when they need it
+    )
 
     build_tiny_checkpoint(out, seed=seed)
     stderr.print(f"wrote a tiny ACE-Step 1.5 checkpoint to {out} (random weights: it does not make music)")

@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from engine.model.check import check_base_model
-from engine.training.config import DEFAULT_TARGETS, TrainConfig
+from engine.training.config import Setting, TrainConfig, settings
 from engine.training.events import parse_lines
 from engine.training.runs import (
     create_run,
@@ -54,30 +54,43 @@ def _follow(path: Path, proc) -> int:
         return proc.wait()
 
 
+def _config_option(s: Setting):
+    """The click option for one TrainConfig setting, from its metadata (defaults and ranges live there)."""
+    name = s.name
+    if s.type is bool:
+        if s.default:
+            return click.option(f"{s.flag}/--no-{s.flag[2:]}", name, default=True, show_default=True, help=s.help)
+        return click.option(s.flag, name, is_flag=True, help=s.help)
+    if s.type is list:
+        return click.option(s.flag, name, default=",".join(s.default), show_default=True, help=s.help)
+    if name == "max_steps":  # unset means "keep the run's own" on resume
+        return click.option(s.flag, name, type=int, default=None,
+                            help=f"{s.help} [default: {s.default}]")
+    if s.choices:
+        kind = click.Choice(list(s.choices))
+    elif s.type is int:
+        kind = click.IntRange(min=None if s.minimum is None else int(s.minimum),
+                              max=None if s.maximum is None else int(s.maximum))
+    elif s.type is float:
+        kind = click.FloatRange(min=0.0 if s.positive else s.minimum, max=s.maximum, min_open=s.positive)
+    else:
+        kind = s.type
+    return click.option(s.flag, name, type=kind, default=s.default, show_default=True, help=s.help)
+
+
+def config_options(command):
+    """Add an option for every TrainConfig setting that has a CLI flag."""
+    for s in reversed([s for s in settings() if s.flag]):
+        command = _config_option(s)(command)
+    return command
+
+
 @main.command("train")
 @click.option("--run", "run_name", help="Run name [default: a new timestamped run].")
 @click.option("--base-model", type=click.Path(path_type=Path), envvar="LOFI_BASE_MODEL",
               help="Local ACE-Step 1.5 diffusers checkpoint (or $LOFI_BASE_MODEL).")
 @click.option("--dataset", type=click.Path(file_okay=False, path_type=Path), help="Folder from `lofi dataset build`.")
-@click.option("--rank", type=click.IntRange(1, 256), default=64, show_default=True)
-@click.option("--alpha", type=float, default=32.0, show_default=True)
-@click.option("--rslora/--no-rslora", default=True, show_default=True)
-@click.option("--target-modules", default=",".join(DEFAULT_TARGETS), show_default=True)
-@click.option("--lr", "learning_rate", type=float, default=1e-4, show_default=True)
-@click.option("--warmup-steps", type=int, default=100, show_default=True)
-@click.option("--schedule", type=click.Choice(["cosine", "constant"]), default="cosine", show_default=True)
-@click.option("--max-steps", type=int, default=None, help="[default: 10000; on resume: extends the run]")
-@click.option("--batch-size", type=int, default=1, show_default=True)
-@click.option("--grad-accum", type=int, default=1, show_default=True)
-@click.option("--grad-clip", type=float, default=0.5, show_default=True)
-@click.option("--gradient-checkpointing", is_flag=True)
-@click.option("--precision", type=click.Choice(["fp32", "bf16"]), default="fp32", show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--crop-sec", type=float, default=30.0, show_default=True)
-@click.option("--checkpoint-every", type=int, default=2000, show_default=True)
-@click.option("--keep-last", type=int, default=3, show_default=True)
-@click.option("--sample-every", type=int, default=0, show_default=True, help="0: no samples.")
-@click.option("--require-license", is_flag=True, help="Leave out tracks with no license recorded.")
+@config_options
 @click.option("--resume", is_flag=True, help="Continue RUN from its last valid checkpoint.")
 @click.option("--from-checkpoint", type=int, default=None, help="Resume from this step's checkpoint.")
 @click.option("--stop", is_flag=True, help="Ask RUN to checkpoint and exit.")
@@ -85,7 +98,7 @@ def _follow(path: Path, proc) -> int:
 @click.pass_context
 def train_cmd(ctx: click.Context, run_name: str | None, base_model: Path | None, dataset: Path | None,
               max_steps: int | None, resume: bool, from_checkpoint: int | None, stop: bool, detach: bool,
-              target_modules: str, **settings) -> None:
+              target_modules: str, **options) -> None:
     """Train a LoRA in a separate process; re-running the same command resumes it."""
     ws = workspace_of(ctx)
     if stop or resume or from_checkpoint is not None:
@@ -110,9 +123,11 @@ def train_cmd(ctx: click.Context, run_name: str | None, base_model: Path | None,
         if base_model is None:
             raise click.UsageError("--base-model DIR is required for a new run (or set $LOFI_BASE_MODEL)")
         check_base_model(base_model)  # fail fast, before the run directory exists
+        if max_steps is not None:
+            options["max_steps"] = max_steps
         config = TrainConfig(run=name, base_model=str(Path(base_model).resolve()), workspace=str(ws.root),
-                             dataset=str(dataset.resolve()) if dataset else None, max_steps=max_steps or 10_000,
-                             target_modules=[t.strip() for t in target_modules.split(",") if t.strip()], **settings)
+                             dataset=str(dataset.resolve()) if dataset else None,
+                             target_modules=[t.strip() for t in target_modules.split(",") if t.strip()], **options)
         create_run(ws, config)
         stderr.print(f"created run {name} in {path}")
     proc = start_run(path, from_checkpoint=from_checkpoint, detach=detach)

@@ -7,7 +7,7 @@ import sys
 import pytest
 import soundfile as sf
 
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from engine import synth
+from engine.audio import synth
 from tests.audio_files import write
 from tests.cli.test_catalog_cli import lofi
 

@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from engine.catalog import Catalog
-from engine.split import assign_splits
+from engine.catalog.split import assign_splits
+from engine.catalog.store import Catalog
 from tests.audio_files import lofi_file
 from tests.cli.test_catalog_cli import lofi
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.io import decode
-from engine.catalog import Catalog
-from engine.track import SourceRecord, Track
+from engine.catalog.store import Catalog
+from engine.catalog.track import SourceRecord, Track
 from engine.workspace import Workspace
 from tests.audio_files import write
 

@@ -8,7 +8,7 @@ import pytest
 from rich.text import Text
 from textual.widgets import DataTable, Input, OptionList, Select
 
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
 from lofi_tui.app import LofiApp
 from screens.catalog import FILTER_DELAY
 from tests.tui.conftest import RecordingPlayer, write_run

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import synth
+from engine.audio import synth
 from tests.audio_files import write
 
 PROBE = """
 import json, sys
 from pathlib import Path
-from engine.playback import open_player
+from engine.audio.playback import open_player
 
 player = open_player()
 out = {"kind": type(player).__name__, "available": player.available, "reason": player.reason}

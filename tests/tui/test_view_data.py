@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine import synth
+from engine.audio import synth
 from engine.audio.picture import track_picture
-from engine.catalog_query import filter_tracks, review_queue
-from engine.series import decimate_minmax, ema
+from engine.catalog.query import filter_tracks, review_queue
+from engine.training.series import decimate_minmax, ema
 from tests.tui.conftest import _track
 
 

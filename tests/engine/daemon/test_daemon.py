@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from engine.onnx_generate.bundle import bundle_version
+from engine.inference.bundle import bundle_version
 from tests.engine.export.exported import imported_modules
 
 ROOT = Path(__file__).resolve().parents[3]

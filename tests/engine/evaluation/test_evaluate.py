@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from engine.catalog import Catalog
+from engine.catalog.store import Catalog
+from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.evaluation.evaluate import (
     EvalSettings,
     EvaluationError,
@@ -12,9 +13,8 @@ from engine.evaluation.evaluate import (
     distinctness,
     evaluate_checkpoint,
 )
-from engine.evaluation.generate import reset_if_changed, style_jobs
 from engine.ingest import ingest
-from engine.styles import StyleError
+from engine.labels.styles import StyleError
 from engine.metrics.tiny_clap import build_tiny_clap
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig

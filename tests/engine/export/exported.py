@@ -36,7 +36,7 @@ class Exported:
 
 @pytest.fixture(scope="session")
 def exported(train_workspace, tiny_model, tmp_path_factory) -> Exported:
-    from engine.export.run import export_checkpoint
+    from engine.export.exporter import export_checkpoint
 
     ws = train_workspace
     cfg = TrainConfig(run=RUN, base_model=str(tiny_model), workspace=str(ws.root), max_steps=3, checkpoint_every=3,

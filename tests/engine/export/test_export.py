@@ -13,10 +13,10 @@ import torch
 from click.testing import CliRunner
 from peft import LoraConfig
 
+from engine.export.exporter import export_checkpoint
 from engine.export.merge import merge_checkpoint
-from engine.export.run import export_checkpoint
 from engine.export.stages import ExportError
-from engine.onnx_generate.bundle import FORMAT_VERSION, Bundle, BundleError
+from engine.inference.bundle import FORMAT_VERSION, Bundle, BundleError
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.runs import create_run
@@ -163,7 +163,7 @@ def test_a_corrupt_bundle_file_is_refused(exported, tmp_path):
 def test_generated_prompt_tokens_match_the_pipeline_tokenizer(exported, tiny_model):
     from transformers import AutoTokenizer
 
-    from engine.onnx_generate.prompt import format_text, token_ids
+    from engine.inference.prompt import format_text, token_ids
 
     bundle = Bundle.open(exported.bundle("int4"))
     spec = bundle.manifest["prompt"]

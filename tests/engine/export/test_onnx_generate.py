@@ -12,8 +12,8 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from engine.onnx_generate.bundle import Bundle
-from engine.onnx_generate.generate import GenerationError, OnnxGenerator
+from engine.inference.bundle import Bundle
+from engine.inference.generator import GenerationError, OnnxGenerator
 from lofi_tui.cli import main
 from tests.engine.export.exported import imported_modules
 

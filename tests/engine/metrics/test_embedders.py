@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 from safetensors.torch import save_file
 
-from engine import synth
-from engine.metrics.compare import EmbeddingCache, fad_between
+from engine.audio import synth
 from engine.metrics.embedders import EmbedderError, availability, load_embedder
+from engine.metrics.folders import EmbeddingCache, fad_between
 from engine.metrics.tiny_clap import build_tiny_clap
 from engine.metrics.vggish import VGGish
 from tests.audio_files import write

@@ -177,9 +177,9 @@ def test_retention_keeps_the_last_k_and_the_best(train_workspace, tiny_model):
 def test_samples_and_training_from_a_dataset_folder(train_workspace, tiny_model, tmp_path):
     import soundfile as sf
 
-    from engine.dataset import build_dataset
-    from engine.styles import load_styles
-    from engine.catalog import Catalog
+    from engine.catalog.store import Catalog
+    from engine.labels.dataset import build_dataset
+    from engine.labels.styles import load_styles
 
     build_dataset(train_workspace, Catalog(train_workspace.catalog_path), load_styles(), tmp_path / "ds",
                   allow_unlicensed=True)

@@ -1,0 +1,1 @@
+"""Labelling: the style taxonomy, categories, prompts, lyrics, label edits and the training dataset folder."""

@@ -1,0 +1,115 @@
+"""``lofi dataset build``: a training-ready folder in the ACE-Step v1 convention plus a 1.5 manifest.
+
+Layout::
+
+    OUT/<slug>-<id>.mp3, <slug>-<id>_prompt.txt, <slug>-<id>_lyrics.txt     training split
+    OUT/validation/...                                                        validation split
+    OUT/manifest.jsonl                                                        one line per track
+
+ACE-Step's v1 converter silently skips a track missing either text file; we never do: every track
+left out is reported with the reason, and unlicensed tracks are refused unless asked for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.atomic import atomic_path, atomic_write_text
+from engine.catalog.stats import catalog_stats
+from engine.catalog.store import Catalog
+from engine.catalog.track import (
+    ACCEPTED,
+    FLAG_EXCLUDED,
+    FLAG_NEEDS_REVIEW,
+    SPLIT_TRAIN,
+    SPLIT_VALIDATION,
+    Track,
+)
+from engine.labels.labelling import lyrics_text, refresh_files, repair_locations
+from engine.labels.styles import Taxonomy
+from engine.workspace import Workspace
+
+
+@dataclass
+class DatasetReport:
+    out: Path
+    written: dict[str, int] = field(default_factory=dict)  # split -> tracks
+    left_out: dict[str, str] = field(default_factory=dict)  # track id -> reason
+    warnings: list[str] = field(default_factory=list)
+    per_style: dict[str, int] = field(default_factory=dict)
+    underrepresented: list[str] = field(default_factory=list)
+
+
+def dataset_name(track: Track) -> str:
+    """File stem that a person can read and a tool can trace back to the catalog (the id is in it)."""
+    slug = re.sub(r"[^a-z0-9]+", "-", track.title.lower()).strip("-")[:40] or "track"
+    return f"{slug}-{track.id}"
+
+
+def _place(src: Path, dst: Path) -> None:
+    """Hard-link when possible (no copy of the audio), else copy; atomic either way."""
+    with atomic_path(dst, suffix=dst.suffix) as tmp:
+        tmp.unlink()
+        try:
+            os.link(src, tmp)
+        except OSError:
+            shutil.copyfile(src, tmp)
+
+
+def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path,
+                  allow_unlicensed: bool = False) -> DatasetReport:
+    out = Path(out).resolve()
+    report = DatasetReport(out)
+    repair_locations(ws, catalog)
+    chosen: list[Track] = []
+    for t in catalog.all():
+        if t.status != ACCEPTED or FLAG_EXCLUDED in t.flags:
+            continue
+        if t.split not in (SPLIT_TRAIN, SPLIT_VALIDATION):
+            report.left_out[t.id] = "no split yet: run `lofi split`"
+        elif not t.source.licensed and not allow_unlicensed:
+            report.left_out[t.id] = "no license recorded: set one with `lofi source`, or pass --allow-unlicensed"
+        elif not t.styles:
+            report.left_out[t.id] = "no style: label it with `lofi label --style`"
+        elif lyrics_text(t, taxonomy) is None:
+            report.left_out[t.id] = "vocal track without lyrics: `lofi label --lyrics FILE` or --instrumental"
+        else:
+            chosen.append(t)
+            if FLAG_NEEDS_REVIEW in t.flags:
+                report.warnings.append(f"{t.id} ({t.title}) still needs review; included with style {t.styles[0]}")
+            if not t.source.licensed:
+                report.warnings.append(f"{t.id} ({t.title}) has no license recorded; included as asked")
+    lines = []
+    for t in chosen:
+        refresh_files(ws, t, taxonomy)  # make sure the text files match the catalog
+        folder = out / "validation" if t.split == SPLIT_VALIDATION else out
+        name = dataset_name(t)
+        audio = ws.resolve(t.output)
+        _place(audio, folder / f"{name}.mp3")
+        lyrics = lyrics_text(t, taxonomy)
+        atomic_write_text(folder / f"{name}_prompt.txt", t.prompt + "\n")
+        atomic_write_text(folder / f"{name}_lyrics.txt", lyrics + "\n")
+        report.written[t.split] = report.written.get(t.split, 0) + 1
+        lines.append(json.dumps({
+            "name": name,
+            "id": t.id,
+            "audio": str((folder / f"{name}.mp3").relative_to(out)),
+            "caption": t.prompt,
+            "lyrics": lyrics,
+            "bpm": round(t.bpm) if t.bpm else None,
+            "key": t.key,
+            "time_signature": t.time_signature,
+            "duration": t.duration_sec,
+            "language": t.language or ("instrumental" if lyrics.startswith("[Instrumental]") else None),
+            "styles": t.styles,
+            "split": t.split,
+        }, ensure_ascii=False))
+    atomic_write_text(out / "manifest.jsonl", "\n".join(lines) + ("\n" if lines else ""))
+    stats = catalog_stats(chosen, taxonomy.ids)
+    report.per_style, report.underrepresented = stats.by_style, stats.underrepresented
+    return report

@@ -1,0 +1,57 @@
+import numpy as np
+import soundfile as sf
+
+from engine.audio import synth
+from engine.audio.process import (
+    encode_normalized_mp3,
+    peak_dbfs,
+    resample,
+    to_stereo,
+    trim,
+)
+
+SR = synth.SR
+
+
+def test_mono_is_duplicated_and_surround_is_folded_down():
+    mono = synth.tone(440, 0.5, channels=1)
+    st = to_stereo(mono)
+    assert st.shape[1] == 2 and np.array_equal(st[:, 0], st[:, 1])
+    quad = np.zeros((1000, 4), dtype=np.float32)
+    quad[:, 2] = 0.5  # a rear channel must still be heard on both sides
+    folded = to_stereo(quad)
+    assert folded.shape == (1000, 2)
+    assert np.allclose(folded[:, 0], folded[:, 1]) and folded[0, 0] > 0.3
+
+
+def test_resample_keeps_duration_and_pitch():
+    x = synth.tone(1000, 2.0, sr=44_100)
+    y = resample(x, 44_100)
+    assert y.shape[0] == 96_000
+    spectrum = np.abs(np.fft.rfft(y[:, 0]))
+    assert abs(np.argmax(spectrum) * SR / y.shape[0] - 1000) < 2
+
+
+def test_trim_cuts_to_the_limit_with_a_fade_and_no_click():
+    x = synth.noise(12.0, amplitude=0.3)
+    y, trimmed = trim(x, SR, 10.0)
+    assert trimmed and y.shape[0] == 10 * SR
+    assert np.abs(y[-10:]).max() < 1e-3  # ends at silence: no click
+    assert np.abs(y[: 7 * SR]).max() > 0.5  # body untouched
+    same, trimmed = trim(x, SR, 20.0)
+    assert not trimmed and same is x
+
+
+def test_encoded_mp3_decodes_to_minus_one_dbfs_peak_and_same_length(tmp_path):
+    x = synth.lofi(8, seed=3) * 0.3
+    out = tmp_path / "t.mp3"
+    peak = encode_normalized_mp3(x, out)
+    decoded, rate = sf.read(out, dtype="float32", always_2d=True)
+    assert rate == SR and decoded.shape == x.shape
+    assert abs(peak_dbfs(decoded) - (-1.0)) <= 0.3
+    assert abs(peak - peak_dbfs(decoded)) < 1e-3
+    info = sf.info(out)
+    assert info.format == "MP3" and info.channels == 2
+    # 320 kbps CBR: the size is the bitrate times the duration (plus a header)
+    kbps = out.stat().st_size * 8 / 1000 / 8.0
+    assert 310 < kbps < 335
