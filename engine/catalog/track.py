@@ -93,8 +93,11 @@ class Track:
     def primary_style(self) -> str | None:
         return self.styles[0] if self.styles else None
 
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.flags
+    @property
+    def duration_text(self) -> str:
+        """``m:ss`` as the CLI and the dashboard show it; ``-`` when unknown."""
+        sec = self.duration_sec
+        return f"{int(sec // 60)}:{int(sec % 60):02d}" if sec else "-"
 
     def set_flag(self, flag: str, on: bool = True) -> None:
         if on and flag not in self.flags:

@@ -32,6 +32,7 @@ from engine.catalog.track import (
     SourceRecord,
     Track,
 )
+from engine.hashing import file_sha256
 from engine.ingest.pipeline import Job, Processed, process
 from engine.labels.categories import DEFAULT_STYLE, category_for_style
 from engine.labels.labelling import refresh_files
@@ -96,11 +97,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
 
 def content_id(path: Path) -> str:
     """Stable track id: the first 16 hex digits of the source file's SHA-256."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:_ID_CHARS]
+    return file_sha256(path)[:_ID_CHARS]
 
 
 def _path_id(path: Path) -> str:
