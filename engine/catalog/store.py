@@ -12,9 +12,9 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -82,7 +82,7 @@ class Catalog:
         self._lock_fd: int | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator["Catalog"]:
+    def transaction(self) -> Iterator[Catalog]:
         """Hold the cross-process lock for a read-modify-write sequence (re-entrant)."""
         with self._thread_lock:
             if self._depth == 0:

@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from engine.atomic import atomic_write_json, fsync_dir
 from engine.errors import LofiError

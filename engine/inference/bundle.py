@@ -77,7 +77,7 @@ class Bundle:
         return bundle_version(self.manifest)
 
     @classmethod
-    def open(cls, root: Path | str, threads: int = 0) -> "Bundle":
+    def open(cls, root: Path | str, threads: int = 0) -> Bundle:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

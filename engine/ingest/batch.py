@@ -13,11 +13,11 @@ import hashlib
 import multiprocessing
 import os
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from engine.audio import fingerprint as fp
 from engine.catalog.sources import load_sources
@@ -250,7 +250,7 @@ def _stale_by_source(tracks: Iterable[Track]) -> dict[str, str]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _title(path: Path) -> str:

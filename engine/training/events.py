@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable
+from typing import IO
 
 EVENTS = ("started", "resumed", "checkpoint_saved", "sample_generated", "divergence", "rollback", "stopped",
           "finished", "failed")
