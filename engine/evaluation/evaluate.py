@@ -13,7 +13,7 @@ with the embedder and the counts it used recorded next to it:
   with the chance level (1 / number of styles).
 
 The defaults (3 clips of 10 s for each of the 38 styles: 1140 s of audio) give 1140 CLAP frames (more than
-2 x 512 and more than 500), 1140 VGGish frames and about 2100 builtin frames.
+2 x 512 and more than 500), 1140 VGGish frames and 2052 builtin frames.
 
 Combined score (higher is better), from the components that are present and reliable, weights renormalised over
 them: ``0.5 * 1/(1 + FAD-inf, else FAD) + 0.25 * min(CLAP ratio, 1) + 0.25 * (distinctness - chance)/(1 - chance)``.

@@ -21,7 +21,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.metrics.embedders import CLAP_RECOMMENDED, EmbedderError, EmbedderInfo, file_digest, mono_at
+from engine.metrics.embedders import (
+    CLAP_RECOMMENDED,
+    CONVENTIONS,
+    EmbedderError,
+    EmbedderInfo,
+    file_digest,
+    mono_at,
+)
 
 FAD_HOP_SEC = 1.0  # fadtk
 SELF_CHECK_TEXTS = (
@@ -31,7 +38,9 @@ SELF_CHECK_TEXTS = (
     "solo classical violin sonata in a concert hall",
     "a man reading the news on the radio",
 )
-MAX_TEXT_COSINE = 0.98  # mean pairwise cosine of SELF_CHECK_TEXTS: working LAION checkpoints give 0.2-0.3, the collapsed one 0.999
+# mean pairwise cosine of SELF_CHECK_TEXTS above which a checkpoint is refused: working LAION checkpoints give
+# 0.2-0.3, laion/larger_clap_music 0.999
+MAX_TEXT_COSINE = 0.98
 PREPROCESSING = "clap-1"  # part of the cache key: bump when windowing or normalisation changes
 
 
@@ -61,7 +70,9 @@ def _int16_round_trip(x: np.ndarray) -> np.ndarray:
 class ClapEmbedder:
     """Audio frames for FAD (``embed``), text embeddings, and the per-clip view for the CLAP score."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, check_text: bool = True) -> None:
+        """``check_text=False`` skips the self-check: only for timing random-weight models, whose text towers
+        collapse."""
         import torch
         from transformers import ClapModel, ClapProcessor
         from transformers.utils import logging as transformers_logging
@@ -83,9 +94,9 @@ class ClapEmbedder:
         self.info = EmbedderInfo(
             "clap", rate, self.window / rate, self.hop / rate, dim, True,
             f"LAION CLAP ({path.name}), {self.window / rate:g} s windows every {self.hop / rate:g} s",
-            "fadtk's CLAP FAD: 10 s windows, 1 s hop, L2-normalised", identity)
-        self.text_check = self.check_text_tower()
-        if not self.text_check.ok:
+            CONVENTIONS["clap"], identity)
+        self.text_check = self.check_text_tower() if check_text else None
+        if self.text_check is not None and not self.text_check.ok:
             raise EmbedderError(
                 f"the CLAP checkpoint in {path} has a collapsed text tower: {self.text_check.texts} unrelated texts "
                 f"embed with mean cosine {self.text_check.mean_cosine:.4f} (working checkpoints: about 0.2-0.3), so "
@@ -111,10 +122,8 @@ class ClapEmbedder:
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         """[frames, dim]: a window starting every hop while audio remains, zero-padded (fadtk)."""
         x = _int16_round_trip(mono_at(samples, sample_rate, self.info.sample_rate))
-        starts = range(0, max(x.size, 1), self.hop)
-        windows = [np.pad(x[s : s + self.window], (0, max(0, self.window - x[s : s + self.window].size)))
-                   for s in starts]
-        return self._embed_windows(windows)
+        windows = [x[s : s + self.window] for s in range(0, max(x.size, 1), self.hop)]
+        return self._embed_windows([np.pad(w, (0, self.window - w.size)) for w in windows])
 
     def embed_text(self, texts: list[str]) -> np.ndarray:
         with self._torch.no_grad():

@@ -152,7 +152,8 @@ def _instructions(name: str, root: Path) -> str:
         return (f"put a LAION CLAP checkpoint in transformers format in {root / 'clap'}: "
                 f"`hf download {CLAP_RECOMMENDED} --local-dir {root / 'clap'}` "
                 "(not laion/larger_clap_music: its text embeddings are all alike, and it is refused on load)")
-    return (f"put VGGish weights as {root / 'vggish.safetensors'}: download torchvggish's vggish-10086976.pth, then "
+    return (f"put VGGish weights as {root / 'vggish.safetensors'}: download torchvggish's release weights "
+            "(https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth), then "
             "`python -c \"import torch; from safetensors.torch import save_file; "
             f"save_file(torch.load('vggish-10086976.pth', weights_only=True), '{root / 'vggish.safetensors'}')\"`")
 

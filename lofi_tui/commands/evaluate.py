@@ -101,7 +101,8 @@ def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
         table.add_row(str(r.step), _fmt(r.loss), frames, _marked(r, "fad", _fmt(r.fad)),
                       _marked(r, "fad_inf", _fmt(r.fad_inf)), _marked(r, "clap", _fmt(r.clap, 3)),
                       _marked(r, "clap", _fmt(r.clap_ratio, 2)), _marked(r, "distinctness", _fmt(r.distinctness, 2)),
-                      _fmt(r.combined, 3), "★" if r.best else "", "; ".join(f"{c.metric}: {c.reason}" for c in r.caveats))
+                      _fmt(r.combined, 3), "★" if r.best else "",
+                      "; ".join(f"{c.metric}: {c.reason}" for c in r.caveats))
     stdout.print(table)
     if any(r.caveats for r in rows):
         stderr.print("? marks a value with a caveat: it is left out of the combined score")

@@ -63,12 +63,13 @@ def test_log_mel_patches_equal_the_published_front_end():
 def test_real_size_vggish_embeds_the_reference_features(real_size_weights):
     """The whole embedder (mono, 16 kHz, front end, network) against the network on the reference features."""
     embedder = VGGishEmbedder(real_size_weights)
-    x = _music(5.0, seed=1)
-    ours = embedder.embed(x.astype(np.float32), RATE)
+    x = _music(5.0, seed=1).astype(np.float32)
+    ours = embedder.embed(x, RATE)
     with torch.no_grad():
-        expected = embedder.model(torch.from_numpy(_reference_patches(x.astype(np.float32).astype(np.float64)))[:, None])
+        expected = embedder.model(torch.from_numpy(_reference_patches(x.astype(np.float64)))[:, None])
     assert ours.shape == (5, 128)
-    assert np.abs(ours - expected.numpy()).max() < 1e-5
+    scale = np.abs(expected.numpy()).max()  # random weights give small values: compare relative to them
+    assert np.abs(ours - expected.numpy()).max() <= 1e-5 * scale
 
 
 def test_default_is_fadtk_before_the_final_relu_and_post_relu_is_an_option(real_size_weights):
