@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.atomic import atomic_write_bytes
 from engine.audio.io import SUPPORTED_FORMATS, decode
+from engine.metrics.embedders import EmbedderInfo
 from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, reliability, stats
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -27,7 +28,7 @@ class EmbeddingCache:
         self.root = Path(root) if root else None
         self.hits = 0
 
-    def _path(self, info, audio: Path) -> Path | None:
+    def _path(self, info: EmbedderInfo, audio: Path) -> Path | None:
         if self.root is None:
             return None
         identity = hashlib.sha256(info.identity.encode()).hexdigest()[:16]

@@ -44,7 +44,9 @@ def _describe(r: EvalResult) -> str:
 @main.command("eval")
 @click.option("--run", "run_name", required=True)
 @click.option("--checkpoint", default="latest", show_default=True, help="A step, 'latest' or 'all'.")
-@click.option("--per-style", type=click.IntRange(1, 50), default=DEFAULTS.per_style, show_default=True)
+@click.option("--per-style", type=click.IntRange(1, 50), default=DEFAULTS.per_style, show_default=True,
+              help="Clips per style. With --duration 10 the default gives 1140 frames: more than 2x the dimension of "
+                   "every embedder, so FAD is reliable; fewer are marked 'not reliable (n < 2d)'.")
 @click.option("--duration", type=float, default=DEFAULTS.duration, show_default=True,
               help="Seconds per generated clip.")
 @click.option("--steps", type=click.IntRange(1, 200), default=DEFAULTS.steps, show_default=True)
