@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engine.hashing import file_sha256
 from engine.metrics.embedders import (
     CLAP_RECOMMENDED,
     CONVENTIONS,
     EmbedderError,
     EmbedderInfo,
-    file_digest,
     mono_at,
 )
 
@@ -59,7 +59,7 @@ def weights_digest(path: Path) -> str:
     h = hashlib.sha256()
     wanted = ("*.safetensors", "*.bin", "config.json", "preprocessor_config.json")
     for file in sorted({f for pattern in wanted for f in Path(path).glob(pattern)}):
-        h.update(f"{file.name}:{file_digest(file)}\n".encode())
+        h.update(f"{file.name}:{file_sha256(file)}\n".encode())
     return h.hexdigest()
 
 

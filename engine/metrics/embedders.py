@@ -20,7 +20,6 @@ directory is ``$LOFI_MODELS``, else ``<workspace>/models``.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import soxr
 from engine import settings
 from engine.audio.quality import to_mono
 from engine.errors import LofiError
+from engine.hashing import file_sha256
 
 CLAP_RECOMMENDED = "laion/clap-htsat-unfused"
 
@@ -87,14 +87,6 @@ def _windows(x: np.ndarray, size: int, hop: int) -> np.ndarray:
     return np.stack([x[i * hop : i * hop + size] for i in range(count)])
 
 
-def file_digest(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 class BuiltinEmbedder:
     """Log-mel band statistics: cheap, deterministic and weight-free, for offline relative comparisons."""
 
@@ -139,7 +131,7 @@ class VGGishEmbedder:
             "vggish", vggish.SAMPLE_RATE, 0.96, 0.96, 128, not post_relu,
             f"VGGish, 0.96 s frames, raw 128-d (no PCA), {variant}",
             CONVENTIONS["vggish"] if not post_relu else "torchvggish's embedding after the final ReLU (not fadtk's)",
-            f"vggish/{vggish.FRONTEND_VERSION}/{variant}/{file_digest(path)}")
+            f"vggish/{vggish.FRONTEND_VERSION}/{variant}/{file_sha256(path)}")
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         patches = self._examples(mono_at(samples, sample_rate, self.info.sample_rate))

@@ -11,6 +11,7 @@ import numpy as np
 
 from engine.atomic import atomic_write_bytes
 from engine.audio.io import SUPPORTED_FORMATS, decode
+from engine.hashing import file_sha256
 from engine.metrics.embedders import EmbedderInfo
 from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, reliability, stats
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -32,7 +33,7 @@ class EmbeddingCache:
         if self.root is None:
             return None
         identity = hashlib.sha256(info.identity.encode()).hexdigest()[:16]
-        digest = hashlib.sha256(Path(audio).read_bytes()).hexdigest()
+        digest = file_sha256(audio)
         return self.root / info.name / identity / f"{digest}.npy"
 
     def embed(self, embedder, audio: Path) -> np.ndarray:

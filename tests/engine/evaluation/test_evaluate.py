@@ -84,7 +84,7 @@ def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run
     rows = {r.step: r for r in checkpoint_table(ws, "r")}
     assert list(rows) == [0, 2, 4] and [r.best for r in rows.values()].count(True) == 1
     assert rows[0].caveats == (STALE,) and not rows[0].reliable("fad")
-    assert not rows[4].reliable("fad") and rows[4].reliable("clap") and rows[4].n_eval_frames == 8
+    assert not rows[4].reliable("fad") and rows[4].reliable("distinctness") and rows[4].n_eval_frames == 8
     assert rows[4].loss is not None and rows[4].embedding == "clap"
     assert best in ckpt.best_checkpoints(ws.runs_dir / "r")
 
