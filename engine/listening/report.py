@@ -214,3 +214,25 @@ def checkpoint_notes(ws: Workspace, run: str) -> dict[int, str]:
                 notes.setdefault(side["step"], []).append(f"{KIND_NAMES[r.kind]} vs {other['label']}: {figure} "
                                                           f"{r.verdict}")
     return {step: "; ".join(n) for step, n in notes.items()}
+
+
+def report_lines(report: Report, title: str | None = None) -> list[str]:
+    """The report as plain lines, for the CLI and the dashboard alike."""
+    who = ", ".join(report.listeners)
+    lines = [title or f"{' + '.join(report.tests)} · {KIND_NAMES[report.kind]} · {report.a} vs {report.b} · "
+             f"listener{'s' if len(report.listeners) > 1 else ''} {who}"]
+    if report.status != "finished":
+        return [*lines, f"  {report.summary}"]
+    if report.kind == "preference":
+        lines.append(f"  {report.a_label} (A) against {report.b_label}: {report.wins} wins, {report.ties} ties, "
+                     f"{report.losses} losses of {report.answered}; win or tie {_pct(report.rate)}")
+    else:
+        lines.append(f"  {report.correct} of {report.answered} correct ({_pct(report.rate)})")
+    lines.append(f"  p = {report.p_value:.4g} ({report.p_test})")
+    lines.append(f"  95 % CI {_pct(report.ci_low)} to {_pct(report.ci_high)} ({report.ci_method})")
+    if report.detectable is not None:
+        lines.append(f"  power: {report.answered} trials detect listeners right {_pct(report.detectable)} of the time "
+                     "(alpha 0.05, 80 % power)")
+    lines.append(f"  verdict: {report.summary}")
+    lines += [f"  warning: {w}" for w in report.warnings]
+    return lines
