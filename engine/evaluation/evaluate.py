@@ -30,6 +30,7 @@ from engine.atomic import atomic_write_json
 from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
 from engine.errors import LofiError
+from engine.listening.report import checkpoint_notes
 from engine.evaluation.clips import (
     checkpoint_pipeline,
     generate_samples,
@@ -206,6 +207,7 @@ class CheckpointRow:
     distinctness: float | None
     combined: float | None
     best: bool
+    listening: str | None = None  # finished blind tests of this checkpoint, e.g. "ABX vs step 800: 13/16 distinguishable"
 
 
 def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
@@ -213,9 +215,11 @@ def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
     best = ckpt.best_checkpoints(run_dir)
+    listening = checkpoint_notes(ws, run)
     rows = []
     for step in sorted(set(ckpt.list_checkpoints(run_dir)) | set(results)):
         r = results.get(step, {})
         rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("fad"), r.get("fad_inf"), r.get("clap"),
-                                  r.get("clap_ratio"), r.get("distinctness"), r.get("combined"), step in best))
+                                  r.get("clap_ratio"), r.get("distinctness"), r.get("combined"), step in best,
+                                  listening.get(step)))
     return rows

@@ -77,9 +77,12 @@ def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
         emit_json({"run": run_name, "checkpoints": rows})
         return
     table = Table(title=f"Checkpoints of {run_name}")
-    for col in ("step", "loss", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
-        table.add_column(col, justify="right")
+    listened = any(r.listening for r in rows)  # the column appears once a blind test has finished
+    for col in ("step", "loss", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best",
+                *(("listening",) if listened else ())):
+        table.add_column(col, justify="left" if col == "listening" else "right")
     for r in rows:
         table.add_row(str(r.step), _fmt(r.loss), _fmt(r.fad), _fmt(r.fad_inf), _fmt(r.clap, 3), _fmt(r.clap_ratio, 2),
-                      _fmt(r.distinctness, 2), _fmt(r.combined, 3), "★" if r.best else "")
+                      _fmt(r.distinctness, 2), _fmt(r.combined, 3), "★" if r.best else "",
+                      *((r.listening or "",) if listened else ()))
     stdout.print(table)

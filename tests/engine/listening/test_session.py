@@ -14,7 +14,7 @@ import pytest
 
 from engine.listening.design import ListeningError, draw_plan, draw_prompts, find_test
 from engine.listening.log import HEAD, LOG
-from engine.listening.report import report_for
+from engine.listening.report import model_card_lines, report_for
 from engine.listening.session import Session
 from tests.engine.listening.helpers import answer_all, synthetic_test
 
@@ -170,3 +170,11 @@ def test_a_truncated_log_takes_no_more_answers_and_its_report_says_why(answered)
     with pytest.raises(ListeningError, match="fails verification"):
         session.answer("A")
     assert Session.at(answered.dir).log.verify().problems  # still detected: nothing was rewritten
+
+
+def test_the_model_card_line_of_a_checkpoints_precisions(workspace):
+    test = synthetic_test(workspace, "preference", trials=20, run="lofi-v1", step=1200)
+    answer_all(Session(test), correct=9, none=6)
+    [line] = model_card_lines(workspace, "lofi-v1", 1200)
+    assert line.startswith("int8 vs fp32: 9 wins, 6 ties, 5 losses of 20 (blind preference, 1 listener; met, p = ")
+    assert model_card_lines(workspace, "lofi-v1", 800) == []
