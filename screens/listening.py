@@ -20,7 +20,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Pro
 
 from engine.audio.playback import Player, open_player
 from engine.errors import LofiError
-from engine.listening.design import DEFAULT_TRIALS, KIND_NAMES, KINDS, all_tests
+from engine.listening.design import KIND_NAMES, KINDS, all_tests
 from engine.listening.report import report_for, report_lines
 from engine.listening.session import Feedback, Session
 from engine.progress import CancelToken, Progress

@@ -30,7 +30,6 @@ from engine.atomic import atomic_write_json
 from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
 from engine.errors import LofiError
-from engine.listening.report import checkpoint_notes
 from engine.evaluation.clips import (
     checkpoint_pipeline,
     generate_samples,
@@ -39,6 +38,7 @@ from engine.evaluation.clips import (
 )
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
+from engine.listening.report import checkpoint_notes
 from engine.metrics.embedders import availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
 from engine.progress import CancelToken, ProgressCallback, no_progress

@@ -102,7 +102,7 @@ class ListeningTest:
         return {"format": FORMAT, "version": VERSION, **out}
 
     @classmethod
-    def from_json(cls, data: dict, directory: Path) -> "ListeningTest":
+    def from_json(cls, data: dict, directory: Path) -> ListeningTest:
         if data.get("format") != FORMAT or data.get("version") != VERSION:
             raise ListeningError(f"{directory / DEFINITION} is not a lofi listening test (format "
                                  f"{data.get('format')!r} v{data.get('version')!r})")

@@ -14,7 +14,6 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -153,7 +152,7 @@ def _start(ws: Workspace, request: ListeningRequest, a: Source, b: Source, trial
         if not (root / test_id).exists() and not (root / f"{test_id}{PARTIAL}").exists():
             break
     test = ListeningTest(test_id, request.kind, source_json(a), source_json(b), listener, trials, request.practice,
-                         seed, dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), request.duration,
+                         seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), request.duration,
                          request.steps, materials, draw_plan(trials, request.practice, seed), [], warnings,
                          root / f"{test_id}{PARTIAL}")
     atomic_write_json(test.dir / DEFINITION, test.to_json())

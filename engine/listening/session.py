@@ -72,11 +72,11 @@ class Session:
         self.problems = self.log.verify().problems  # an edited or truncated log takes no more answers
 
     @classmethod
-    def open(cls, ws: Workspace, ref: str) -> "Session":
+    def open(cls, ws: Workspace, ref: str) -> Session:
         return cls(find_test(ws, ref))
 
     @classmethod
-    def at(cls, directory: Path) -> "Session":
+    def at(cls, directory: Path) -> Session:
         return cls(read_test(directory))
 
     @property
@@ -111,7 +111,7 @@ class Session:
         index = len(self.records)
         trial = self.test.plan[index]
         entry = self.log.append({"seq": index + 1, "trial": index, "practice": trial.practice, "choice": choice,
-                                 "time": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")})
+                                 "time": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
         self.records.append(entry)
         if self.finished:
             for name in (LOG, HEAD, DEFINITION):
