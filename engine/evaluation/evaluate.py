@@ -45,6 +45,7 @@ from engine.evaluation.clips import (
 )
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
+from engine.listening.report import checkpoint_notes
 from engine.metrics.embedders import availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
 from engine.progress import CancelToken, ProgressCallback, no_progress
@@ -258,6 +259,7 @@ class CheckpointRow:
     combined: float | None
     best: bool
     caveats: tuple[Caveat, ...] = ()
+    listening: str | None = None  # finished blind tests of this checkpoint, e.g. "ABX vs step 800: 13/16 distinguishable"
 
     def reliable(self, metric: str) -> bool:
         """False when ``metric`` (or the whole result) carries a caveat."""
@@ -272,6 +274,7 @@ def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
     best = ckpt.best_checkpoints(run_dir)
+    listening = checkpoint_notes(ws, run)
     rows = []
     for step in sorted(set(ckpt.list_checkpoints(run_dir)) | set(results)):
         r = results.get(step, {})
@@ -281,5 +284,5 @@ def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
         rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("embedding"), r.get("dim"),
                                   r.get("n_eval_frames"), r.get("n_ref_frames"), r.get("fad"), r.get("fad_inf"),
                                   r.get("clap"), r.get("clap_ratio"), r.get("distinctness"), r.get("combined"),
-                                  step in best, caveats))
+                                  step in best, caveats, listening.get(step)))
     return rows

@@ -95,15 +95,18 @@ def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
         emit_json({"run": run_name, "checkpoints": rows})
         return
     table = Table(title=f"Checkpoints of {run_name}")
+    listened = any(r.listening for r in rows)  # the column appears once a blind test has finished
     for col in ("step", "loss", "frames", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
         table.add_column(col, justify="right")
+    if listened:
+        table.add_column("listening", overflow="fold")
     table.add_column("caveats", overflow="fold")
     for r in rows:
         frames = "-" if r.n_eval_frames is None else f"{r.n_eval_frames} ({r.embedding}, {r.dim}-d)"
         table.add_row(str(r.step), _fmt(r.loss), frames, _marked(r, "fad", _fmt(r.fad)),
                       _marked(r, "fad_inf", _fmt(r.fad_inf)), _marked(r, "clap", _fmt(r.clap, 3)),
                       _marked(r, "clap", _fmt(r.clap_ratio, 2)), _marked(r, "distinctness", _fmt(r.distinctness, 2)),
-                      _fmt(r.combined, 3), "★" if r.best else "",
+                      _fmt(r.combined, 3), "★" if r.best else "", *((r.listening or "",) if listened else ()),
                       "; ".join(f"{c.metric}: {c.reason}" for c in r.caveats))
     stdout.print(table)
     if any(r.caveats for r in rows):
