@@ -84,20 +84,27 @@ class LofiApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def play(self, path: Path) -> None:
-        """Play a file, or say once that this machine has no audio output."""
-        if not self.player.available:
-            if not self._told_no_audio:
-                self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
-                self._told_no_audio = True
-            return
-        self._play_in_background(path)
+    def play(self, path: Path, start: float = 0.0, gain_db: float = 0.0) -> None:
+        """Play a file from ``start`` seconds; without an audio output, say so once (the player still
+        keeps position, seeks and loops, so screens behave the same)."""
+        self._tell_if_silent()
+        self._in_background(self.player.play, path, start=start, gain_db=gain_db)
+
+    def switch(self, path: Path, gain_db: float = 0.0) -> None:
+        """Swap the playing clip for ``path`` at the same position (A/B comparisons)."""
+        self._tell_if_silent()
+        self._in_background(self.player.switch, path, gain_db=gain_db)
+
+    def _tell_if_silent(self) -> None:
+        if not self.player.available and not self._told_no_audio:
+            self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
+            self._told_no_audio = True
 
     @work(thread=True, exclusive=True, group="playback")
-    def _play_in_background(self, path: Path) -> None:
+    def _in_background(self, action, path: Path, **options) -> None:
         """Decoding a long MP3 takes a moment: never on the UI thread."""
         try:
-            self.player.play(path)
+            action(path, **options)
         except Exception as exc:  # a bad file or a device that disappears must not take the dashboard down
             self.call_from_thread(self.notify, f"could not play {Path(path).name}: {exc}", severity="error")
 
