@@ -30,12 +30,8 @@ from engine.atomic import atomic_write_json
 from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
 from engine.errors import LofiError
-from engine.evaluation.clips import (
-    checkpoint_pipeline,
-    generate_samples,
-    reset_if_changed,
-    style_jobs,
-)
+from engine.evaluation.clips import column_pipeline, generate_samples, reset_if_changed, style_jobs
+from engine.evaluation.matrix import BASE, ClipSettings, clip_dir, clip_identity
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
 from engine.metrics.embedders import availability, load_embedder, models_dir
@@ -64,7 +60,7 @@ class EvalSettings:
 
 @dataclass
 class EvalResult:
-    step: int
+    step: int | None  # None: the base model without the LoRA
     embedding: str
     samples: int
     n_ref_frames: int
@@ -135,10 +131,12 @@ def _clap_score(clap, files: list[Path], prompts: list[str], cache: EmbeddingCac
     return float(np.mean(scores))
 
 
-def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettings = EvalSettings(),
+def evaluate_checkpoint(ws: Workspace, run: str, step: int | None, settings: EvalSettings = EvalSettings(),
                         progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> EvalResult:
+    """Score one checkpoint, or with ``step=None`` the base model without the LoRA (``eval/base.json``),
+    on the same prompts and seeds: the baseline that tells whether training changed anything."""
     run_dir = _run_dir(ws, run)
-    if step not in ckpt.list_checkpoints(run_dir):
+    if step is not None and step not in ckpt.list_checkpoints(run_dir):
         raise EvaluationError(f"run {run} has no valid checkpoint at step {step}")
     reference = _validation_tracks(ws)
     root = models_dir(ws.root)
@@ -146,12 +144,10 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
     embedder = load_embedder(name, root)
     cache = EmbeddingCache(ws.cache_dir / "embeddings")
 
-    out = run_dir / "eval" / f"step-{step}"
-    lora = json.loads((ckpt.checkpoint_dir(run_dir, step) / ckpt.CHECKSUMS).read_text())[ckpt.LORA_FILE]
-    reset_if_changed(out, {"lora_sha256": lora, "duration": settings.duration, "steps": settings.steps,
-                                "seed": settings.seed})
+    out = clip_dir(run_dir, step)
+    reset_if_changed(out, clip_identity(run_dir, step, ClipSettings(settings.duration, settings.steps, settings.seed)))
     jobs = style_jobs(out, settings.per_style, settings.seed, settings.styles)
-    generate_samples(checkpoint_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
+    generate_samples(column_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
 
     ref_files = [ws.resolve(t.output) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)
@@ -173,8 +169,11 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
     result = EvalResult(step, name, len(jobs), report.n_ref, report.n_eval, report.fad, report.fad_inf,
                         report.fad_inf_r2, clap, clap_real, ratio, len(jobs) if clap is not None else 0, acc, chance,
                         len(by_style), combined_score(report.fad_inf, ratio, acc, chance), asdict(settings))
-    atomic_write_json(run_dir / "eval" / f"step-{step}.json", asdict(result))
-    _update_summary(run_dir)
+    if step is None:
+        atomic_write_json(run_dir / "eval" / f"{BASE}.json", asdict(result))
+    else:
+        atomic_write_json(run_dir / "eval" / f"step-{step}.json", asdict(result))
+        _update_summary(run_dir)
     return result
 
 
@@ -192,30 +191,49 @@ def _update_summary(run_dir: Path) -> None:
     results = load_results(run_dir)
     best = max(results, key=lambda s: results[s]["combined"])
     atomic_write_json(run_dir / "eval" / "summary.json", {"best": best, "steps": results})
-    atomic_write_json(run_dir / "eval" / "best.json", {"step": best, "combined": results[best]["combined"]})
+    atomic_write_json(run_dir / "eval" / ckpt.AUTO_BEST, {"step": best, "combined": results[best]["combined"]})
+
+
+def load_base_result(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(run_dir) / "eval" / f"{BASE}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
 class CheckpointRow:
-    step: int
+    step: int | None  # None: the base model without the LoRA
     loss: float | None
+    embedding: str | None
     fad: float | None
     fad_inf: float | None
     clap: float | None
     clap_ratio: float | None
     distinctness: float | None
     combined: float | None
-    best: bool
+    best: bool  # the evaluation's automatic pick
+    chosen: bool = False  # chosen by hand (``lofi best``); export and retention prefer it
+
+    @property
+    def label(self) -> str:
+        return BASE if self.step is None else str(self.step)
+
+
+def _row(step: int | None, loss: float | None, result: dict, best: bool = False, chosen: bool = False) -> CheckpointRow:
+    return CheckpointRow(step, loss, result.get("embedding"), result.get("fad"), result.get("fad_inf"),
+                         result.get("clap"), result.get("clap_ratio"), result.get("distinctness"),
+                         result.get("combined"), best, chosen)
 
 
 def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
+    """The base model (step-0 baseline) first, then every checkpoint with its loss and metrics."""
     run_dir = _run_dir(ws, run)
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
-    best = ckpt.best_checkpoints(run_dir)
-    rows = []
+    pick = ckpt.best_pick(run_dir)
+    rows = [_row(None, None, load_base_result(run_dir) or {})]
     for step in sorted(set(ckpt.list_checkpoints(run_dir)) | set(results)):
-        r = results.get(step, {})
-        rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("fad"), r.get("fad_inf"), r.get("clap"),
-                                  r.get("clap_ratio"), r.get("distinctness"), r.get("combined"), step in best))
+        rows.append(_row(step, losses.get(step, {}).get("loss"), results.get(step, {}), step == pick.automatic,
+                         step == pick.manual))
     return rows

@@ -1,4 +1,5 @@
-"""``lofi eval`` (score a run's checkpoints) and ``lofi checkpoints`` (the comparison table)."""
+"""``lofi eval`` (score a run's checkpoints), ``lofi checkpoints`` (the comparison table) and ``lofi best``
+(choose the best checkpoint by hand)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ def _fmt(value: float | None, digits: int = 4) -> str:
 
 @main.command("eval")
 @click.option("--run", "run_name", required=True)
-@click.option("--checkpoint", default="latest", show_default=True, help="A step, 'latest' or 'all'.")
+@click.option("--checkpoint", default="latest", show_default=True,
+              help="A step, 'latest', 'all', or 'base' (the base model without the LoRA, as a baseline).")
 @click.option("--per-style", type=click.IntRange(1, 50), default=2, show_default=True)
 @click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds per generated clip.")
 @click.option("--steps", type=click.IntRange(1, 200), default=8, show_default=True)
@@ -40,27 +42,31 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
     """Generate clips for all styles with a checkpoint's LoRA and score them (FAD, CLAP, distinctness)."""
     ws = workspace_of(ctx)
     available = ckpt.list_checkpoints(ws.runs_dir / run_name)
-    if not available:
+    if not available and checkpoint != "base":
         raise EvaluationError(f"run {run_name} has no valid checkpoints in {ws.runs_dir / run_name}")
+    chosen: list[int | None]
     if checkpoint == "all":
-        chosen = available
+        chosen = list(available)
+    elif checkpoint == "base":
+        chosen = [None]
     elif checkpoint == "latest":
         chosen = available[-1:]
     else:
         try:
             chosen = [int(checkpoint)]
         except ValueError:
-            raise click.BadParameter("a step number, 'latest' or 'all'", param_hint="--checkpoint") from None
+            raise click.BadParameter("a step number, 'latest', 'all' or 'base'", param_hint="--checkpoint") from None
     settings = EvalSettings(per_style, duration, steps, seed, embedding, styles)
     results = []
     for step in chosen:
-        with progress_bar(f"step {step}", enabled=not as_json) as on_progress:
+        with progress_bar("base model" if step is None else f"step {step}", enabled=not as_json) as on_progress:
             results.append(evaluate_checkpoint(ws, run_name, step, settings, on_progress))
     if as_json:
         emit_json({"results": [asdict(r) for r in results]})
         return
     for r in results:
-        stderr.print(f"step {r.step}: FAD {r.fad:.4f} FAD-inf {r.fad_inf:.4f} ({r.embedding}, {r.n_eval_frames} vs "
+        name = "base model" if r.step is None else f"step {r.step}"
+        stderr.print(f"{name}: FAD {r.fad:.4f} FAD-inf {r.fad_inf:.4f} ({r.embedding}, {r.n_eval_frames} vs "
                      f"{r.n_ref_frames} frames), CLAP {_fmt(r.clap, 3)} vs real {_fmt(r.clap_real, 3)}, "
                      f"distinctness {r.distinctness:.2f} (chance {r.distinctness_chance:.2f}), "
                      f"combined {r.combined:.3f}", highlight=False)
@@ -71,15 +77,46 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
-    """Compare a run's checkpoints: loss and evaluation metrics; the best one is marked."""
-    rows = checkpoint_table(workspace_of(ctx), run_name)
+    """Compare a run's checkpoints and the base model: loss and evaluation metrics; the best one is marked."""
+    ws = workspace_of(ctx)
+    rows = checkpoint_table(ws, run_name)
+    pick = ckpt.best_pick(ws.runs_dir / run_name)
     if as_json:
-        emit_json({"run": run_name, "checkpoints": rows})
+        emit_json({"run": run_name, "checkpoints": rows, "best": asdict(pick) | {"chosen": pick.chosen}})
         return
     table = Table(title=f"Checkpoints of {run_name}")
-    for col in ("step", "loss", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
+    for col in ("step", "loss", "embedding", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(str(r.step), _fmt(r.loss), _fmt(r.fad), _fmt(r.fad_inf), _fmt(r.clap, 3), _fmt(r.clap_ratio, 2),
-                      _fmt(r.distinctness, 2), _fmt(r.combined, 3), "★" if r.best else "")
+        mark = " ".join(m for m, on in (("★ auto", r.best), ("✎ chosen", r.chosen)) if on)
+        table.add_row(r.label, _fmt(r.loss), r.embedding or "-", _fmt(r.fad), _fmt(r.fad_inf), _fmt(r.clap, 3),
+                      _fmt(r.clap_ratio, 2), _fmt(r.distinctness, 2), _fmt(r.combined, 3), mark)
     stdout.print(table)
+    if pick.manual is not None:
+        stdout.print(f"chosen by hand: step {pick.manual}" + (f" ({pick.note})" if pick.note else "")
+                     + f"; automatic pick: {'-' if pick.automatic is None else pick.automatic}", highlight=False)
+
+
+@main.command("best")
+@click.option("--run", "run_name", required=True)
+@click.option("--step", type=int, default=None, help="Choose this checkpoint as the best one.")
+@click.option("--note", default="", help="Why (kept with the choice).")
+@click.option("--clear", is_flag=True, help="Forget the choice by hand; the automatic pick applies again.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def best_cmd(ctx: click.Context, run_name: str, step: int | None, note: str, clear: bool, as_json: bool) -> None:
+    """Show or choose a run's best checkpoint by hand; export and retention use it instead of the automatic pick."""
+    run_dir = workspace_of(ctx).runs_dir / run_name
+    if not (run_dir / "config.json").exists():
+        raise ckpt.CheckpointError(f"no run named {run_name} in {run_dir.parent} (see `lofi runs`)")
+    if clear and step is not None:
+        raise click.UsageError("--step and --clear do not go together")
+    pick = ckpt.clear_best_mark(run_dir) if clear else (
+        ckpt.mark_best(run_dir, step, note) if step is not None else ckpt.best_pick(run_dir))
+    if as_json:
+        emit_json({"run": run_name, **asdict(pick), "chosen": pick.chosen})
+        return
+    auto = "-" if pick.automatic is None else str(pick.automatic)
+    by_hand = "-" if pick.manual is None else str(pick.manual) + (f" ({pick.note})" if pick.note else "")
+    stdout.print(f"{run_name}: best checkpoint {pick.chosen if pick.chosen is not None else '-'}  "
+                 f"(chosen by hand: {by_hand}; automatic pick: {auto})", highlight=False)

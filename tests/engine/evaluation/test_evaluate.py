@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from engine.catalog.store import Catalog
 from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.evaluation.evaluate import (
     EvalSettings,
@@ -13,34 +12,12 @@ from engine.evaluation.evaluate import (
     distinctness,
     evaluate_checkpoint,
 )
-from engine.ingest import ingest
 from engine.labels.styles import StyleError
 from engine.metrics.tiny_clap import build_tiny_clap
 from engine.training import checkpoints as ckpt
-from engine.training.config import TrainConfig
-from engine.training.loop import Trainer
-from engine.training.runs import create_run
-from engine.workspace import Workspace
-from tests.audio_files import lofi_file
 
 STYLES = ("CORE-01", "SEASON-01", "THEME-01", "VOCAL-01")
 SETTINGS = EvalSettings(per_style=2, duration=1.0, steps=1, styles=STYLES)
-
-
-@pytest.fixture(scope="module")
-def evaluated_run(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("eval")
-    for i in range(3):
-        lofi_file(root / "src" / f"t{i}.wav", 31, seed=120 + i)
-    ws = Workspace.open(root / "ws")
-    report = ingest(ws, [root / "src"], jobs=1)
-    catalog = Catalog(ws.catalog_path)
-    for i, r in enumerate(report.results):
-        catalog.update(r.track_id, lambda t, i=i: setattr(t, "split", "validation" if i == 0 else "train"))
-    config = TrainConfig(run="r", base_model=str(tiny_model), workspace=str(ws.root), max_steps=4, checkpoint_every=2,
-                         warmup_steps=1, crop_sec=2.0, rank=4, learning_rate=5e-3)
-    Trainer(create_run(ws, config)).run()
-    return ws
 
 
 @pytest.fixture
@@ -73,7 +50,7 @@ def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run
     best = json.loads((ws.runs_dir / "r" / "eval" / "best.json").read_text())["step"]
     assert best == max((first, second), key=lambda r: r.combined).step
     rows = checkpoint_table(ws, "r")
-    assert [r.step for r in rows] == [0, 2, 4] and [r.best for r in rows].count(True) == 1
+    assert [r.label for r in rows] == ["base", "0", "2", "4"] and [r.best for r in rows].count(True) == 1
     assert next(r for r in rows if r.step == 4).loss is not None
     assert best in ckpt.best_checkpoints(ws.runs_dir / "r")
 
