@@ -16,6 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from engine.audio import synth
+from engine.audio.io import write_audio
 from engine.catalog.store import Catalog
 from engine.evaluation.matrix import ClipSettings, fill_matrix, sample_matrix
 from engine.ingest import ingest
@@ -25,13 +27,12 @@ from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 from engine.training.runs import create_run
 from engine.workspace import Workspace
-from tests.audio_files import lofi_file
 
 
 def trained_run(root: Path, checkpoints: int) -> Path:
     model = build_tiny_checkpoint(root / "tiny")
     for i in range(2):
-        lofi_file(root / "src" / f"t{i}.wav", 31, seed=40 + i)
+        write_audio(root / "src" / f"t{i}.wav", synth.lofi(31, seed=40 + i), synth.SR)
     ws = Workspace.open(root / "ws")
     report = ingest(ws, [root / "src"], jobs=1)
     catalog = Catalog(ws.catalog_path)

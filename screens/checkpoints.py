@@ -33,6 +33,7 @@ from engine.audio.picture import TrackPicture, track_picture
 from engine.errors import LofiError
 from engine.evaluation.matrix import Cell, Column, SampleMatrix, sample_matrix
 from engine.labels.categories import CATEGORIES
+from engine.labels.styles import load_styles
 from engine.progress import CancelToken, Progress
 from engine.training import checkpoints as ckpt
 from engine.training.runs import list_runs
@@ -60,6 +61,7 @@ class RunView:
     matrix: SampleMatrix
     thumbs: dict[Path, str]
     gains: dict[Path, float]  # dB that bring each rendered clip of a row to the row's common loudness
+    categories: dict[str, str]  # style -> its category
 
 
 class RunLoaded(Message):
@@ -136,8 +138,10 @@ def load_view(workspace, run: str | None) -> RunView | None:
     run_dir = workspace.runs_dir / run
     matrix = sample_matrix(run_dir)
     steps = read_metrics(run_dir / "metrics.jsonl").steps
+    taxonomy = load_styles()
     return RunView(run, runs, checkpoint_table(workspace, run), ckpt.best_pick(run_dir),
-                   [(s, steps[s]["loss"]) for s in sorted(steps)], matrix, *row_pictures(matrix))
+                   [(s, steps[s]["loss"]) for s in sorted(steps)], matrix, *row_pictures(matrix),
+                   {s: taxonomy.category(s) for s in matrix.styles})
 
 
 class CheckpointsScreen(Screen):
@@ -168,6 +172,7 @@ class CheckpointsScreen(Screen):
         super().__init__()
         self.view: RunView | None = None
         self.category: str | None = None
+        self.shown_styles: list[str] = []
         self.sort_index = 0
         self.sort_reverse = False
         self.playing: Cell | None = None
@@ -217,6 +222,7 @@ class CheckpointsScreen(Screen):
             self.query_one("#ckpt-head", Static).update(
                 "No runs yet: start one on screen 3 (Training) or with `lofi train`.")
             return
+        self._pick_styles()
         self._fill_table()
         self._fill_matrix()
         self._draw_chart()
@@ -242,14 +248,10 @@ class CheckpointsScreen(Screen):
     def shown_columns(self) -> list[Column]:
         return self.view.matrix.columns if self.view else []
 
-    @property
-    def shown_styles(self) -> list[str]:
-        if not self.view:
-            return []
-        from engine.labels.styles import load_styles
-
-        taxonomy = load_styles()
-        return [s for s in self.view.matrix.styles if self.category is None or taxonomy.category(s) == self.category]
+    def _pick_styles(self) -> None:
+        """The matrix rows for the chosen category (all styles when none)."""
+        self.shown_styles = [s for s in self.view.matrix.styles
+                             if self.category is None or self.view.categories[s] == self.category]
 
     def _update_head(self) -> None:
         v = self.view
@@ -443,7 +445,8 @@ class CheckpointsScreen(Screen):
             parts.append(f"loop from {self.loop_start:.2f} s (l again: end)")
         parts.append(f"loudness match {'on' if self.loudness_match else 'off'} (v)")
         if self.view is not None:
-            missing = len([c for c in self.view.matrix.missing() if c.style in self.shown_styles])
+            shown = set(self.shown_styles)
+            missing = sum(c.style in shown for c in self.view.matrix.missing())
             parts.append(f"{missing} cells not rendered (g)" if missing else "all cells rendered")
         self.query_one("#ckpt-status", Static).update(Text("  ·  ".join(parts)))
 
@@ -463,6 +466,7 @@ class CheckpointsScreen(Screen):
         order = [None, *CATEGORIES]
         self.category = order[(order.index(self.category) + 1) % len(order)]
         if self.view:
+            self._pick_styles()
             self._fill_matrix()
             self._update_head()
             self._update_status()
@@ -479,27 +483,26 @@ class CheckpointsScreen(Screen):
     def action_fill(self) -> None:
         if not self.view or self._fill_cancel is not None:
             return
-        matrix = sample_matrix(self.view.matrix.run_dir, self.shown_styles)
-        if not matrix.missing():
+        if not any(c.style in set(self.shown_styles) for c in self.view.matrix.missing()):
             self.notify("every cell shown is rendered")
             return
         self._fill_cancel = CancelToken()
         bar = self.query_one("#fill-progress", ProgressBar)
-        bar.update(total=len(matrix.missing()), progress=0)
+        bar.update(total=None, progress=0)
         bar.add_class("busy")
-        self.fill(matrix, self._fill_cancel)
+        self.fill(self.view.matrix.run_dir, list(self.shown_styles), self._fill_cancel)
 
     def action_cancel_fill(self) -> None:
         if self._fill_cancel is not None:
             self._fill_cancel.cancel()
 
     @work(thread=True, exclusive=True, group="checkpoints-fill", exit_on_error=False)
-    def fill(self, matrix: SampleMatrix, cancel: CancelToken) -> None:
+    def fill(self, run_dir: Path, styles: list[str], cancel: CancelToken) -> None:
         from engine.errors import Cancelled
         from engine.evaluation.matrix import fill_matrix
 
         try:
-            made = fill_matrix(matrix, lambda p: self.post_message(FillProgress(p)), cancel)
+            made = fill_matrix(sample_matrix(run_dir, styles), lambda p: self.post_message(FillProgress(p)), cancel)
             self.post_message(FillDone(made))
         except Cancelled as exc:
             self.post_message(FillDone(0, str(exc)))

@@ -10,7 +10,18 @@ from pathlib import Path
 from engine.audio import synth
 from engine.evaluation.matrix import ClipSettings, clip_dir, clip_identity
 from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
+from engine.workspace import Workspace
 from tests.audio_files import write
+
+
+def fake_run(workspace: Workspace, steps: list[int], name: str = "r") -> Path:
+    """A run (its base model does not exist) with checkpoints at ``steps``."""
+    run_dir = workspace.runs_dir / name
+    run_dir.mkdir(parents=True)
+    TrainConfig(run=name, base_model=str(workspace.root / "no-model"), workspace=str(workspace.root)).save(run_dir)
+    fake_checkpoints(run_dir, steps)
+    return run_dir
 
 
 def fake_checkpoints(run_dir: Path, steps: list[int]) -> None:

@@ -51,9 +51,9 @@ class EvaluationError(LofiError):
 @dataclass(frozen=True)
 class EvalSettings:
     per_style: int = 2
-    duration: float = 10.0
-    steps: int = 8
-    seed: int = 0
+    duration: float = ClipSettings.duration  # clip settings: one default for evaluation and the sample matrix
+    steps: int = ClipSettings.steps
+    seed: int = ClipSettings.seed
     embedder: str | None = None  # default: clap-music when installed, else builtin
     styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
 

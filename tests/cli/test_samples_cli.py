@@ -7,17 +7,13 @@ import pytest
 from click.testing import CliRunner
 
 from engine.evaluation.matrix import ClipSettings
-from engine.training.config import TrainConfig
 from lofi_tui.cli import main
-from tests.runs import fake_checkpoints, fake_clips
+from tests.runs import fake_clips, fake_run
 
 
 @pytest.fixture
 def ws(workspace):
-    run_dir = workspace.runs_dir / "r"
-    run_dir.mkdir(parents=True)
-    TrainConfig(run="r", base_model=str(workspace.root / "no-model"), workspace=str(workspace.root)).save(run_dir)
-    fake_checkpoints(run_dir, [100, 200])
+    run_dir = fake_run(workspace, [100, 200])
     fake_clips(run_dir, None, ["CORE-01"], ClipSettings(1.0, 1, 0))
     fake_clips(run_dir, 200, ["CORE-01", "CORE-02"], ClipSettings(1.0, 1, 0))
     return workspace

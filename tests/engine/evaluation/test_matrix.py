@@ -16,19 +16,14 @@ from engine.evaluation.matrix import (
     sample_matrix,
 )
 from engine.progress import CancelToken
-from engine.training.config import TrainConfig
-from tests.runs import fake_checkpoints, fake_clips
+from tests.runs import fake_clips, fake_run
 
 TINY = ClipSettings(duration=1.0, steps=1, seed=0)
 
 
 @pytest.fixture
 def run_dir(workspace):
-    run = workspace.runs_dir / "r"
-    run.mkdir(parents=True)
-    TrainConfig(run="r", base_model=str(workspace.root / "no-model"), workspace=str(workspace.root)).save(run)
-    fake_checkpoints(run, [100, 200])
-    return run
+    return fake_run(workspace, [100, 200])
 
 
 def test_columns_are_the_base_model_then_every_checkpoint_and_cells_reuse_evaluation_clips(run_dir):
@@ -96,7 +91,7 @@ def test_filling_renders_missing_cells_resumes_after_cancel_and_the_base_column_
     assert base.shape == tuned.shape and not np.allclose(base, tuned)  # same prompt and seed, other weights
 
     before = matrix.cell("CORE-01", matrix.columns[0]).path.stat().st_mtime_ns
-    result = evaluate_checkpoint(ws, "r", None, EvalSettings(per_style=1, duration=1.0, steps=1,
+    result = evaluate_checkpoint(ws, "r", None, EvalSettings(per_style=2, duration=1.0, steps=1,
                                                              styles=("CORE-01", "SEASON-02")))
     assert result.step is None and (run_dir / "eval" / "base.json").exists()
     assert matrix.cell("CORE-01", matrix.columns[0]).path.stat().st_mtime_ns == before  # reused, not redone

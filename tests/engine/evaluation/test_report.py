@@ -13,8 +13,7 @@ import pytest
 from engine.evaluation.matrix import ClipSettings
 from engine.evaluation.report import write_report
 from engine.training import checkpoints as ckpt
-from engine.training.config import TrainConfig
-from tests.runs import fake_checkpoints, fake_clips
+from tests.runs import fake_clips, fake_run
 
 STYLES = ["CORE-01", "SEASON-02"]
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -63,13 +62,10 @@ class Page(HTMLParser):
 
 @pytest.fixture
 def run(workspace):
-    run_dir = workspace.runs_dir / "r"
-    run_dir.mkdir(parents=True)
-    TrainConfig(run="r", base_model=str(workspace.root / "no-model"), workspace=str(workspace.root)).save(run_dir)
+    run_dir = fake_run(workspace, [100, 200])
     (run_dir / "metrics.jsonl").write_text("".join(
         f'{{"type": "step", "step": {s}, "loss": {1.0 / s}, "lr": 0.0001, "grad_norm": 0.3, "step_time": 0.1}}\n'
         for s in range(1, 201)))
-    fake_checkpoints(run_dir, [100, 200])
     for step in (None, 100):
         fake_clips(run_dir, step, STYLES, ClipSettings(1.0, 1, 0))
     (run_dir / "eval" / "step-100.json").write_text(
