@@ -8,8 +8,8 @@ screen's sample matrix, blind listening tests) plays loudness-matched audio.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
