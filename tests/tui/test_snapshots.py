@@ -18,7 +18,9 @@ from tests.tui.conftest import RecordingPlayer, build_workspace, write_checkpoin
 
 def _app(root: Path, name: str) -> LofiApp:
     ws = build_workspace(root / f"lofi-snapshot-{name}")
-    write_checkpoints(write_run(ws, "demo", steps=60))
+    run = write_run(ws, "demo", steps=60)
+    if name.startswith("checkpoints"):
+        write_checkpoints(run)
     return LofiApp(ws, player=RecordingPlayer())
 
 
