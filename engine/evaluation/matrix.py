@@ -17,7 +17,6 @@ from pathlib import Path
 from engine.errors import LofiError
 from engine.labels.prompts import preset_prompt
 from engine.labels.styles import load_styles
-from engine.model.load import model_identity
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
@@ -80,6 +79,8 @@ def clip_dir(run_dir: Path, step: int | None) -> Path:
 def clip_identity(run_dir: Path, step: int | None, settings: ClipSettings) -> dict:
     """What a column's clips depend on: the LoRA's checksum (or the base model's identity) and the settings."""
     if step is None:
+        from engine.model.load import model_identity  # engine.model.check loads torch (tiny model builder)
+
         weights = {"base_model": model_identity(TrainConfig.load(run_dir).base_model)}
     else:
         sums = json.loads((ckpt.checkpoint_dir(run_dir, step) / ckpt.CHECKSUMS).read_text())
