@@ -15,7 +15,8 @@ from engine.audio.playback import Player, open_player
 from engine.workspace import Workspace, display_path
 from lofi_tui.playback import PlaybackMixin
 from screens.catalog import CatalogScreen
-from screens.later import CheckpointsScreen, ExportScreen
+from screens.checkpoints import CheckpointsScreen
+from screens.later import ExportScreen
 from screens.listening import ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
@@ -26,7 +27,7 @@ HELP = """\
 | key | action |
 |---|---|
 | `1` `2` `3` | Catalog, Review, Training |
-| `4` `5` `6` | Checkpoints (later), Listening, Export (later) |
+| `4` `5` `6` | Checkpoints, Listening, Export (later) |
 | `ctrl+p` | command palette: every action |
 | `?` | this help |
 | `q` | quit (training runs keep going) |
@@ -38,6 +39,12 @@ click a column to sort, `space` play, `i` import, `d` style distribution, `r` re
 `a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
 
 **Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.
+
+**Checkpoints**: arrows move in the sample matrix, `space` plays a cell, `[` `]` switch to the previous/next
+checkpoint at the same position, `b` to the base model, `l` loop start / end / off, `v` loudness matching,
+`x` stop, `g` render missing cells (`escape` cancels), `c` category, `r` next run, `s`/`S` sort the table,
+`m` mark best (with a note), `M` clear the mark, `a` ABX or `p` preference test between the two clips
+compared, `e` export the checkpoint.
 
 **Listening**: `n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x`
 listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no preference) then

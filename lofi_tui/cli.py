@@ -23,6 +23,7 @@ COMMANDS = {
     "tui": "tui", "demo": "demo", "ingest": "ingest", "tracks": "catalog", "stats": "catalog", "split": "catalog",
     "source": "catalog", "label": "label", "prompts": "label", "styles": "label", "dataset": "label",
     "model": "model", "train": "train", "runs": "train", "eval": "evaluate", "checkpoints": "evaluate",
+    "best": "evaluate", "samples": "samples", "report": "samples",
     "fad": "metrics", "models": "metrics", "export": "export", "publish": "export", "generate": "export",
     "compare-precisions": "export", "listen": "listen",
 }

@@ -55,10 +55,16 @@ def reset_if_changed(out_dir: Path, identity: dict) -> None:
         atomic_write_json(marker, identity)
 
 
-def checkpoint_pipeline(run_dir: Path, step: int, dtype: str = "fp32", device: str = "cpu"):
-    """The run's base model with the LoRA saved at ``step`` loaded through diffusers."""
-    pipe = load_pipeline(TrainConfig.load(run_dir).base_model, dtype=dtype, device=device)
-    pipe.load_lora_weights(ckpt.checkpoint_dir(run_dir, step), weight_name=ckpt.LORA_FILE)
+def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp32", device: str = "cpu"):
+    """The run's base model with the LoRA saved at ``step`` loaded through diffusers; ``step=None`` is the
+    base model alone (the step-0 baseline every checkpoint is compared with). Passing the ``pipe`` of an
+    earlier column swaps the LoRA instead of loading the base model again."""
+    if pipe is None:
+        pipe = load_pipeline(TrainConfig.load(run_dir).base_model, dtype=dtype, device=device)
+    else:
+        pipe.unload_lora_weights()
+    if step is not None:
+        pipe.load_lora_weights(ckpt.checkpoint_dir(run_dir, step), weight_name=ckpt.LORA_FILE)
     return pipe
 
 

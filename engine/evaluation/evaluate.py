@@ -37,12 +37,8 @@ from engine.atomic import atomic_write_json
 from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
 from engine.errors import LofiError
-from engine.evaluation.clips import (
-    checkpoint_pipeline,
-    generate_samples,
-    reset_if_changed,
-    style_jobs,
-)
+from engine.evaluation.clips import column_pipeline, generate_samples, reset_if_changed, style_jobs
+from engine.evaluation.matrix import BASE, ClipSettings, clip_dir, clip_identity
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
 from engine.listening.report import checkpoint_notes
@@ -63,10 +59,10 @@ class EvaluationError(LofiError):
 
 @dataclass(frozen=True)
 class EvalSettings:
-    per_style: int = 3
-    duration: float = 10.0
-    steps: int = 8
-    seed: int = 0
+    per_style: int = 3  # 38 styles x 3 x 10 s: enough frames for a reliable CLAP FAD (n >= 2d)
+    duration: float = ClipSettings.duration  # clip settings: one default for evaluation and the sample matrix
+    steps: int = ClipSettings.steps
+    seed: int = ClipSettings.seed
     embedder: str | None = None  # default: clap when installed, else builtin
     styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
 
@@ -81,7 +77,7 @@ class Caveat:
 
 @dataclass
 class EvalResult:
-    step: int
+    step: int | None  # None: the base model without the LoRA
     embedding: str
     embedding_identity: str
     dim: int
@@ -163,10 +159,12 @@ def _clap_score(clap, files: list[Path], prompts: list[str], cache: EmbeddingCac
     return clap_score([audio[str(f)] for f in files], clap.embed_text(prompts))
 
 
-def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettings = EvalSettings(),
+def evaluate_checkpoint(ws: Workspace, run: str, step: int | None, settings: EvalSettings = EvalSettings(),
                         progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> EvalResult:
+    """Score one checkpoint, or with ``step=None`` the base model without the LoRA (``eval/base.json``),
+    on the same prompts and seeds: the baseline that tells whether training changed anything."""
     run_dir = _run_dir(ws, run)
-    if step not in ckpt.list_checkpoints(run_dir):
+    if step is not None and step not in ckpt.list_checkpoints(run_dir):
         raise EvaluationError(f"run {run} has no valid checkpoint at step {step}")
     reference = _validation_tracks(ws)
     root = models_dir(ws.root)
@@ -174,12 +172,10 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
     embedder = load_embedder(name, root)
     cache = EmbeddingCache(ws.cache_dir / "embeddings")
 
-    out = run_dir / "eval" / f"step-{step}"
-    lora = json.loads((ckpt.checkpoint_dir(run_dir, step) / ckpt.CHECKSUMS).read_text())[ckpt.LORA_FILE]
-    reset_if_changed(out, {"lora_sha256": lora, "duration": settings.duration, "steps": settings.steps,
-                           "seed": settings.seed})
+    out = clip_dir(run_dir, step)
+    reset_if_changed(out, clip_identity(run_dir, step, ClipSettings(settings.duration, settings.steps, settings.seed)))
     jobs = style_jobs(out, settings.per_style, settings.seed, settings.styles)
-    generate_samples(checkpoint_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
+    generate_samples(column_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
 
     ref_files = [ws.resolve(t.output) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)
@@ -213,8 +209,11 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
                         report.fad, report.fad_inf, report.fad_inf_r2, clap, clap_real, ratio,
                         len(jobs) if clap is not None else 0, acc, chance, len(by_style), components, caveats,
                         combined_score(components, caveats), settings=asdict(settings))
-    atomic_write_json(run_dir / "eval" / f"step-{step}.json", asdict(result))
-    _update_summary(run_dir)
+    if step is None:
+        atomic_write_json(run_dir / "eval" / f"{BASE}.json", asdict(result))
+    else:
+        atomic_write_json(run_dir / "eval" / f"step-{step}.json", asdict(result))
+        _update_summary(run_dir)
     return result
 
 
@@ -238,14 +237,21 @@ def _update_summary(run_dir: Path) -> None:
     best = max(ranked, key=ranked.get) if ranked else None
     atomic_write_json(run_dir / "eval" / "summary.json", {"best": best, "steps": results})
     if best is None:
-        (run_dir / "eval" / "best.json").unlink(missing_ok=True)
+        (run_dir / "eval" / ckpt.AUTO_BEST).unlink(missing_ok=True)
     else:
-        atomic_write_json(run_dir / "eval" / "best.json", {"step": best, "combined": ranked[best]})
+        atomic_write_json(run_dir / "eval" / ckpt.AUTO_BEST, {"step": best, "combined": ranked[best]})
+
+
+def load_base_result(run_dir: Path) -> dict | None:
+    try:
+        return json.loads((Path(run_dir) / "eval" / f"{BASE}.json").read_text())
+    except (OSError, ValueError):
+        return None
 
 
 @dataclass(frozen=True)
 class CheckpointRow:
-    step: int
+    step: int | None  # None: the base model without the LoRA
     loss: float | None
     embedding: str | None
     dim: int | None
@@ -257,9 +263,14 @@ class CheckpointRow:
     clap_ratio: float | None
     distinctness: float | None
     combined: float | None
-    best: bool
+    best: bool  # the evaluation's automatic pick
+    chosen: bool = False  # chosen by hand (``lofi best``); export and retention prefer it
     caveats: tuple[Caveat, ...] = ()
     listening: str | None = None  # finished blind tests of this checkpoint, e.g. "ABX vs step 800: 13/16 distinguishable"
+
+    @property
+    def label(self) -> str:
+        return BASE if self.step is None else str(self.step)
 
     def reliable(self, metric: str) -> bool:
         """False when ``metric`` (or the whole result) carries a caveat."""
@@ -269,20 +280,25 @@ class CheckpointRow:
 STALE = Caveat("all", f"computed by an older metrics version (before v{METRICS_VERSION}); run `lofi eval` again")
 
 
+def _row(step: int | None, loss: float | None, r: dict, best: bool = False, chosen: bool = False,
+         listening: str | None = None) -> CheckpointRow:
+    caveats = tuple(Caveat(k, v) for k, v in r.get("caveats", {}).items())
+    if r and not _current(r):
+        caveats = (STALE,)
+    return CheckpointRow(step, loss, r.get("embedding"), r.get("dim"), r.get("n_eval_frames"), r.get("n_ref_frames"),
+                         r.get("fad"), r.get("fad_inf"), r.get("clap"), r.get("clap_ratio"), r.get("distinctness"),
+                         r.get("combined"), best, chosen, caveats, listening)
+
+
 def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
+    """The base model (step-0 baseline) first, then every checkpoint with its loss and metrics."""
     run_dir = _run_dir(ws, run)
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
-    best = ckpt.best_checkpoints(run_dir)
+    pick = ckpt.best_pick(run_dir)
     listening = checkpoint_notes(ws, run)
-    rows = []
+    rows = [_row(None, None, load_base_result(run_dir) or {})]
     for step in sorted(set(ckpt.list_checkpoints(run_dir)) | set(results)):
-        r = results.get(step, {})
-        caveats = tuple(Caveat(k, v) for k, v in r.get("caveats", {}).items())
-        if r and not _current(r):
-            caveats = (STALE,)
-        rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("embedding"), r.get("dim"),
-                                  r.get("n_eval_frames"), r.get("n_ref_frames"), r.get("fad"), r.get("fad_inf"),
-                                  r.get("clap"), r.get("clap_ratio"), r.get("distinctness"), r.get("combined"),
-                                  step in best, caveats, listening.get(step)))
+        rows.append(_row(step, losses.get(step, {}).get("loss"), results.get(step, {}), step == pick.automatic,
+                         step == pick.manual, listening.get(step)))
     return rows

@@ -22,20 +22,22 @@ MERGE_TOLERANCE = 1e-5  # max |merged - adapter| relative to the output's peak, 
 
 
 def resolve_step(run_dir: Path, which: str | int | None) -> int:
-    """``best`` (the evaluated best), ``latest``, a step number, or None: best if evaluated, else latest."""
+    """``best`` (chosen by hand, else the evaluated best), ``latest``, a step number, or None: best if
+    there is one, else latest."""
     steps = ckpt.list_checkpoints(run_dir)
     if not steps:
         raise ExportError(f"{run_dir.name} has no valid checkpoint yet: train it first (`lofi train`)")
-    best = sorted(ckpt.best_checkpoints(run_dir) & set(steps))
-    if which in (None, "") and best:
-        return best[-1]
+    pick = ckpt.best_pick(run_dir)
+    best = next((s for s in (pick.manual, pick.automatic) if s in steps), None)
+    if which in (None, "") and best is not None:
+        return best
     if which in (None, "", "latest"):
         return steps[-1]
     if which == "best":
-        if not best:
-            raise ExportError(f"{run_dir.name} has no evaluated best checkpoint: run `lofi eval` or pass "
-                              "--checkpoint latest")
-        return best[-1]
+        if best is None:
+            raise ExportError(f"{run_dir.name} has no evaluated best checkpoint and none chosen by hand: run "
+                              "`lofi eval`, choose one with `lofi best`, or pass --checkpoint latest")
+        return best
     try:
         step = int(which)
     except ValueError:

@@ -7,8 +7,10 @@ loaded with ``weights_only=True``) and ``checksums.json``. A checkpoint director
 under a temporary name and renamed into place, so a kill leaves either nothing or a whole one;
 one whose checksums do not match is skipped with a warning.
 
-Retention keeps the last K checkpoints plus the best ones. "Best" is read from
-``runs/<run>/eval/best.json`` (``{"step": N}``), which checkpoint evaluation writes.
+Retention keeps the last K checkpoints plus the best ones: the automatic pick in
+``runs/<run>/eval/best.json`` (``{"step": N}``, written by checkpoint evaluation) and the one a
+producer chose by ear in ``eval/manual_best.json`` (``{"step": N, "note": ...}``), which the export
+also takes by default instead of the automatic pick.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.atomic import atomic_write_json, fsync_dir
+from engine.errors import LofiError
 from engine.hashing import file_sha256
 
 # torch, diffusers and peft are imported inside the functions that need them: the dashboard and the
@@ -27,6 +31,12 @@ from engine.hashing import file_sha256
 LORA_FILE = "pytorch_lora_weights.safetensors"
 STATE_FILE = "training_state.pt"
 CHECKSUMS = "checksums.json"
+AUTO_BEST = "best.json"
+MANUAL_BEST = "manual_best.json"
+
+
+class CheckpointError(LofiError):
+    """A checkpoint that does not exist or cannot be used as asked."""
 
 
 def checkpoint_dir(run_dir: Path, step: int) -> Path:
@@ -106,12 +116,52 @@ def load_state(path: Path) -> dict:
     return torch.load(Path(path) / STATE_FILE, weights_only=True)
 
 
-def best_checkpoints(run_dir: Path) -> set[int]:
-    """Steps marked best by evaluation (``eval/best.json``); empty until a run has been evaluated."""
+@dataclass(frozen=True)
+class BestPick:
+    """The evaluation's automatic pick and the checkpoint chosen by ear; the choice wins where both exist."""
+
+    automatic: int | None
+    manual: int | None = None
+    note: str = ""
+
+    @property
+    def chosen(self) -> int | None:
+        return self.manual if self.manual is not None else self.automatic
+
+
+def _read_pick(path: Path) -> dict | None:
     try:
-        return {int(json.loads((Path(run_dir) / "eval" / "best.json").read_text())["step"])}
+        record = json.loads(path.read_text())
+        return {**record, "step": int(record["step"])}
     except (OSError, ValueError, KeyError, TypeError):
-        return set()
+        return None
+
+
+def best_pick(run_dir: Path) -> BestPick:
+    auto = _read_pick(Path(run_dir) / "eval" / AUTO_BEST)
+    manual = _read_pick(Path(run_dir) / "eval" / MANUAL_BEST)
+    return BestPick(auto["step"] if auto else None, manual["step"] if manual else None,
+                    str(manual.get("note") or "") if manual else "")
+
+
+def mark_best(run_dir: Path, step: int, note: str = "") -> BestPick:
+    """Choose a checkpoint by hand, with why: export then defaults to it and retention keeps it."""
+    if step not in list_checkpoints(run_dir):
+        raise CheckpointError(f"run {Path(run_dir).name} has no valid checkpoint at step {step}")
+    atomic_write_json(Path(run_dir) / "eval" / MANUAL_BEST, {"step": step, "note": note.strip()})
+    return best_pick(run_dir)
+
+
+def clear_best_mark(run_dir: Path) -> BestPick:
+    """Forget the choice by hand; the automatic pick applies again."""
+    (Path(run_dir) / "eval" / MANUAL_BEST).unlink(missing_ok=True)
+    return best_pick(run_dir)
+
+
+def best_checkpoints(run_dir: Path) -> set[int]:
+    """Steps retention keeps whatever their age: the automatic pick and the one chosen by hand."""
+    pick = best_pick(run_dir)
+    return {s for s in (pick.automatic, pick.manual) if s is not None}
 
 
 def apply_retention(run_dir: Path, keep_last: int) -> list[int]:

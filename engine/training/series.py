@@ -28,7 +28,7 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, width: int) -> Decimated:
     edges = np.linspace(0, x.size, width + 1).astype(int)
     low = np.minimum.reduceat(y, edges[:-1])
     high = np.maximum.reduceat(y, edges[:-1])
-    centres = x[(edges[:-1] + edges[1:]) // 2 - 1]
+    centres = x[(edges[:-1] + edges[1:] - 1) // 2]  # the middle sample of each bucket (never index -1)
     return Decimated(centres, low, high)
 
 

@@ -95,3 +95,22 @@ def tui_workspace(tmp_path) -> Workspace:
 @pytest.fixture
 def player() -> RecordingPlayer:
     return RecordingPlayer()
+
+
+def write_checkpoints(run: Path) -> dict[str, list[Path]]:
+    """Checkpoints at steps 20 and 40 of a run from :func:`write_run`, evaluated (40 is the automatic best),
+    with sample-matrix clips for two styles: base quiet, 20 louder, 40 loudest; step 40 lacks CORE-02."""
+    from engine.evaluation.matrix import ClipSettings
+    from tests.runs import fake_checkpoints, fake_clips
+
+    settings = ClipSettings(duration=4.0, steps=8, seed=0)
+    fake_checkpoints(run, [20, 40])
+    clips = {"base": fake_clips(run, None, ["CORE-01", "CORE-02"], settings, gain=0.05),
+             "20": fake_clips(run, 20, ["CORE-01", "CORE-02"], settings, gain=0.2),
+             "40": fake_clips(run, 40, ["CORE-01"], settings, gain=0.6)}
+    for step, fad, combined in ((20, 3.2, 0.31), (40, 2.1, 0.42)):
+        (run / "eval" / f"step-{step}.json").write_text(json.dumps(
+            {"step": step, "embedding": "builtin", "fad": fad + 0.4, "fad_inf": fad, "clap": None,
+             "clap_ratio": None, "distinctness": 0.5, "combined": combined}))
+    (run / "eval" / "best.json").write_text(json.dumps({"step": 40, "combined": 0.42}))
+    return clips

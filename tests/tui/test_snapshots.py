@@ -13,12 +13,14 @@ import pytest
 from textual.widgets import Select
 
 from lofi_tui.app import LofiApp
-from tests.tui.conftest import RecordingPlayer, build_workspace, write_run
+from tests.tui.conftest import RecordingPlayer, build_workspace, write_checkpoints, write_run
 
 
 def _app(root: Path, name: str) -> LofiApp:
     ws = build_workspace(root / f"lofi-snapshot-{name}")
-    write_run(ws, "demo", steps=60)
+    run = write_run(ws, "demo", steps=60)
+    if name.startswith("checkpoints"):
+        write_checkpoints(run)
     return LofiApp(ws, player=RecordingPlayer())
 
 
@@ -28,12 +30,13 @@ async def _settled(pilot) -> None:
     await pilot.pause()
 
 
-def _goto(keys: str):
+def _goto(keys: str | tuple[str, ...]):
     async def run_before(pilot) -> None:
         await _settled(pilot)
-        if keys:
-            await pilot.press(*keys)
-        await _settled(pilot)
+        for key in (keys,) if isinstance(keys, str) else keys:
+            if key:
+                await pilot.press(key)
+                await _settled(pilot)
         if pilot.app.screen.TITLE == "3 Training":
             pilot.app.screen.query_one("#runs", Select).value = "demo"
             for _ in range(40):
@@ -51,7 +54,9 @@ def _goto(keys: str):
     ("catalog-80x24", "", (80, 24)),
     ("review", "2", (100, 32)),
     ("training", "3", (110, 36)),
-    ("later", "4", (80, 24)),
+    ("checkpoints-80x24", ("4", "space"), (80, 24)),
+    ("checkpoints-160x45", ("4", "space", "right_square_bracket"), (160, 45)),
+    ("later", "5", (80, 24)),
 ])
 def test_screen_snapshot(snap_compare, tmp_path, monkeypatch, screen, keys, size):
     monkeypatch.chdir(tmp_path)

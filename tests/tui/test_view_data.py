@@ -24,6 +24,12 @@ def test_decimation_keeps_every_spike_and_the_range_at_100000_points():
     assert steps[0] <= cols.x[0] and cols.x[-1] <= steps[-1]
 
 
+def test_decimation_just_above_the_width_keeps_the_steps_in_order():
+    """Buckets of one sample once drew the last step first: a stray line across the chart."""
+    cols = decimate_minmax(np.arange(1, 61), np.linspace(2, 0, 60), 50)
+    assert cols.x[0] == 1 and np.all(np.diff(cols.x) > 0) and cols.x[-1] <= 60
+
+
 def test_short_series_are_drawn_as_they_are():
     cols = decimate_minmax(np.arange(5), np.array([3.0, 1, 4, 1, 5]), 80)
     assert cols.low.tolist() == cols.high.tolist() == [3.0, 1, 4, 1, 5]

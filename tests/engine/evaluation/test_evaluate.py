@@ -3,7 +3,6 @@ import json
 import numpy as np
 import pytest
 
-from engine.catalog.store import Catalog
 from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.evaluation.evaluate import (
     STALE,
@@ -15,34 +14,12 @@ from engine.evaluation.evaluate import (
     evaluate_checkpoint,
     score_components,
 )
-from engine.ingest import ingest
 from engine.labels.styles import StyleError
 from engine.metrics.tiny_clap import build_tiny_clap
 from engine.training import checkpoints as ckpt
-from engine.training.config import TrainConfig
-from engine.training.loop import Trainer
-from engine.training.runs import create_run
-from engine.workspace import Workspace
-from tests.audio_files import lofi_file
 
 STYLES = ("CORE-01", "SEASON-01", "THEME-01", "VOCAL-01")
 SETTINGS = EvalSettings(per_style=2, duration=1.0, steps=1, styles=STYLES)
-
-
-@pytest.fixture(scope="module")
-def evaluated_run(tiny_model, tmp_path_factory):
-    root = tmp_path_factory.mktemp("eval")
-    for i in range(3):
-        lofi_file(root / "src" / f"t{i}.wav", 31, seed=120 + i)
-    ws = Workspace.open(root / "ws")
-    report = ingest(ws, [root / "src"], jobs=1)
-    catalog = Catalog(ws.catalog_path)
-    for i, r in enumerate(report.results):
-        catalog.update(r.track_id, lambda t, i=i: setattr(t, "split", "validation" if i == 0 else "train"))
-    config = TrainConfig(run="r", base_model=str(tiny_model), workspace=str(ws.root), max_steps=4, checkpoint_every=2,
-                         warmup_steps=1, crop_sec=2.0, rank=4, learning_rate=5e-3)
-    Trainer(create_run(ws, config)).run()
-    return ws
 
 
 @pytest.fixture
@@ -81,8 +58,9 @@ def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run
     assert stored["fad"] == second.fad and stored["settings"]["per_style"] == 2 and stored["caveats"]["fad"]
     best = json.loads((eval_dir / "best.json").read_text())["step"]
     assert best == max((first, second), key=lambda r: r.combined).step  # never the old-metrics step 0
-    rows = {r.step: r for r in checkpoint_table(ws, "r")}
-    assert list(rows) == [0, 2, 4] and [r.best for r in rows.values()].count(True) == 1
+    table = checkpoint_table(ws, "r")
+    assert [r.label for r in table] == ["base", "0", "2", "4"] and [r.best for r in table].count(True) == 1
+    rows = {r.step: r for r in table}
     assert rows[0].caveats == (STALE,) and not rows[0].reliable("fad")
     assert not rows[4].reliable("fad") and rows[4].reliable("distinctness") and rows[4].n_eval_frames == 8
     assert rows[4].loss is not None and rows[4].embedding == "clap"
