@@ -88,10 +88,11 @@ def _process(job: Job) -> Processed:
     audio = resample(to_stereo(decoded.samples), decoded.sample_rate)
     del decoded
     audio, result.trimmed = trim(audio, TARGET_RATE, MAX_DURATION_SEC)
-    result.duration_sec = round(audio.shape[0] / TARGET_RATE, 3)
     fp.save(job.fingerprint, fp.fingerprint(audio, TARGET_RATE))
     result.musical = estimate_musical(audio, TARGET_RATE)
-    result.output_peak_dbfs = round(encode_normalized_mp3(audio, job.output), 3)
+    encoded = encode_normalized_mp3(audio, job.output)
+    result.output_peak_dbfs = round(encoded.peak_dbfs, 3)
+    result.duration_sec = round(encoded.frames / TARGET_RATE, 3)
     if result.trimmed:
         result.message = f"{job.source.name}: trimmed from {result.source_duration_sec:.0f} s to {MAX_DURATION_SEC:.0f} s"
     return result
