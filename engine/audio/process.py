@@ -74,6 +74,7 @@ def band_limit(samples: np.ndarray) -> np.ndarray:
 class EncodedMp3:
     peak_dbfs: float  # of the decoded MP3
     frames: int  # decoded length: the source's, give or take codec padding (at most one MP3 frame)
+    passes: int  # encodes it took to land the peak within 0.2 dB (usually 1)
 
 
 def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RATE) -> EncodedMp3:
@@ -88,7 +89,7 @@ def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RAT
     if current <= -120:
         raise AudioError("audio is digital silence; nothing to normalise")
     gain_db = TARGET_PEAK_DBFS - current
-    for _ in range(_MAX_ENCODE_PASSES):
+    for passes in range(1, _MAX_ENCODE_PASSES + 1):
         write_audio(out, samples * np.float32(10 ** (gain_db / 20)), rate, fmt="mp3", bitrate_k=320)
         decoded, decoded_rate = sf.read(out, dtype="float32", always_2d=True)
         check_round_trip(samples, rate, decoded, decoded_rate)
@@ -100,7 +101,7 @@ def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RAT
     if abs(error) > MAX_PEAK_ERROR_DB:
         raise AudioError(f"MP3 round trip peaks at {decoded_peak:.2f} dBFS after {_MAX_ENCODE_PASSES} encodes, "
                          f"not {TARGET_PEAK_DBFS:.0f} dBFS; the encoder or decoder is broken")
-    return EncodedMp3(decoded_peak, decoded.shape[0])
+    return EncodedMp3(decoded_peak, decoded.shape[0], passes)
 
 
 def check_round_trip(source: np.ndarray, rate: int, decoded: np.ndarray, decoded_rate: int) -> None:
