@@ -44,7 +44,7 @@ _LOSSLESS = frozenset({"wav", "flac"})  # their decoders' errors are damage, not
 
 @dataclass(frozen=True)
 class Decoded:
-    samples: np.ndarray  # float32, shape (frames, channels)
+    samples: np.ndarray  # float32, shape (frames, channels); read-only when it came from ffmpeg
     sample_rate: int
     channels: int
     format: str

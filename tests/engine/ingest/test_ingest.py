@@ -180,10 +180,11 @@ def test_cancel_keeps_what_finished(workspace, tmp_path):
             token.cancel()
 
     report = ingest(workspace, [tmp_path / "in"], jobs=1, progress=cancel_after_first, cancel=token)
-    assert report.cancelled and len(report.results) == 1
-    assert len(Catalog(workspace.catalog_path)) == 1
+    done = len(report.results)  # results arrive in batches: the one that held the first may hold more
+    assert report.cancelled and 1 <= done < 4
+    assert len(Catalog(workspace.catalog_path)) == done
     rest = ingest(workspace, [tmp_path / "in"], jobs=1)
-    assert [r.status for r in rest.results] == ["skipped", "accepted", "accepted", "accepted"]
+    assert [r.status for r in rest.results] == ["skipped"] * done + ["accepted"] * (4 - done)
 
 
 def test_fixed_file_replaces_its_error_record(workspace, tmp_path):
