@@ -89,13 +89,15 @@ def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RAT
     if current <= -120:
         raise AudioError("audio is digital silence; nothing to normalise")
     gain_db = TARGET_PEAK_DBFS - current
-    for passes in range(1, _MAX_ENCODE_PASSES + 1):
+    passes = 0
+    while True:
+        passes += 1
         write_audio(out, samples * np.float32(10 ** (gain_db / 20)), rate, fmt="mp3", bitrate_k=320)
         decoded, decoded_rate = sf.read(out, dtype="float32", always_2d=True)
         check_round_trip(samples, rate, decoded, decoded_rate)
         decoded_peak = peak_dbfs(decoded)
         error = decoded_peak - TARGET_PEAK_DBFS
-        if abs(error) <= PEAK_TOLERANCE_DB:
+        if abs(error) <= PEAK_TOLERANCE_DB or passes == _MAX_ENCODE_PASSES:
             break
         gain_db -= error
     if abs(error) > MAX_PEAK_ERROR_DB:

@@ -3,9 +3,9 @@ copy cut at 60 % is caught wherever the format declares enough to tell (else it 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
