@@ -69,7 +69,7 @@ class WavLayout:
 
 
 def wav_layout(data: bytes | mmap.mmap) -> WavLayout | None:
-    """The fmt and data chunks of a RIFF/RF64 WAVE file (chunks in any order, LIST anywhere)."""
+    """The fmt and data chunks of a RIFF/RF64 WAVE file (fmt first, as the format requires; LIST anywhere)."""
     if data[:4] not in (b"RIFF", b"RF64", b"BW64") or data[8:12] != b"WAVE":
         return None
     pos, fmt, big_data = 12, None, None
