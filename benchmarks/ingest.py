@@ -1,7 +1,12 @@
-"""Ingest throughput: audio seconds processed per wall second, for --jobs 1 and 2, next to a plain
-ffmpeg loop that only decodes, resamples and encodes the same files (no analysis, no fingerprint).
+"""Ingest speed on real-shaped files: `lofi ingest --jobs 2` against a sequential ffmpeg
+decode -> resample -> 320 kbps encode loop over the same files, and where ingest's CPU time goes.
 
-Target (issue 2): with 2 workers on 2 cores the whole ingest takes at most 0.6x the ffmpeg loop's wall time.
+The sources are made the way other tools make them (VBR MP3 without a Xing header, Ogg Vorbis,
+FLAC, AAC in M4A, 24-bit WAV), not by our own encoder. The loop does none of our work (gate,
+analysis, fingerprint, tempo/key, peak normalisation with its decode check), so it is the floor a
+bare transcode costs.
+
+Target (issue 10): --jobs 2 at most 0.75x the loop's wall time, at the same encode quality.
 
     python benchmarks/ingest.py [--files 8] [--seconds 90]
 """
@@ -9,43 +14,77 @@ Target (issue 2): with 2 workers on 2 cores the whole ingest takes at most 0.6x 
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import subprocess
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+
+import soundfile as sf
 
 from engine.audio import synth
 from engine.audio.ffmpeg import ffmpeg_exe
-from engine.audio.io import write_audio
 from engine.ingest import ingest
+from engine.ingest.pipeline import Job, process
 from engine.workspace import Workspace
 
-FORMATS = [("wav", 44_100), ("mp3", 48_000), ("flac", 44_100), ("m4a", 44_100)]
+SHAPES = [  # (extension, rate, ffmpeg codec arguments): the files users bring
+    ("mp3", 44_100, ("-c:a", "libmp3lame", "-q:a", "2", "-write_xing", "0")),
+    ("ogg", 44_100, ("-c:a", "libvorbis", "-q:a", "5")),
+    ("flac", 44_100, ("-c:a", "flac",)),
+    ("m4a", 44_100, ("-c:a", "aac", "-b:a", "256k")),
+    ("wav", 48_000, ("-c:a", "pcm_s24le",)),
+]
 
 
 def make_sources(folder: Path, files: int, seconds: float) -> float:
-    total = 0.0
+    folder.mkdir()
+    master = folder.parent / "master.wav"
     for i in range(files):
-        ext, rate = FORMATS[i % len(FORMATS)]
-        write_audio(folder / f"track{i:02d}.{ext}", synth.lofi(seconds, sr=rate, seed=100 + i), rate)
-        total += seconds
-    return total
+        ext, rate, codec = SHAPES[i % len(SHAPES)]
+        sf.write(master, synth.lofi(seconds, sr=rate, seed=100 + i), rate, subtype="PCM_24")
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-i", str(master), *codec,
+                        str(folder / f"track{i:02d}.{ext}")], check=True)
+    return files * seconds
 
 
-def ffmpeg_loop(sources: list[Path], out: Path) -> float:
-    start = time.perf_counter()
+def _cpu_sec() -> float:
+    """CPU of this process and every finished child (workers, and the ffmpeg processes they ran)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def ffmpeg_loop(sources: list[Path], out: Path) -> tuple[float, float]:
+    """(wall s, CPU s)"""
+    start, cpu = time.perf_counter(), _cpu_sec()
     for src in sources:
         subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(src), "-ar", "48000", "-ac", "2",
                         "-c:a", "libmp3lame", "-b:a", "320k", str(out / f"{src.stem}.mp3")], check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu_sec() - cpu
 
 
-def our_ingest(sources_dir: Path, ws_dir: Path, jobs: int) -> float:
-    start = time.perf_counter()
+def our_ingest(sources_dir: Path, ws_dir: Path, jobs: int) -> tuple[float, float]:
+    """(wall s, CPU s)"""
+    start, cpu = time.perf_counter(), _cpu_sec()
     report = ingest(Workspace.open(ws_dir), [sources_dir], jobs=jobs)
     elapsed = time.perf_counter() - start
     assert report.summary["accepted"] == report.summary["total"], report.summary
-    return elapsed
+    return elapsed, _cpu_sec() - cpu
+
+
+def stage_breakdown(sources: list[Path], out: Path) -> tuple[dict[str, float], list[int]]:
+    """CPU seconds per pipeline stage over all files, run one after another; and the encode passes per file."""
+    totals: dict[str, float] = defaultdict(float)
+    passes = []
+    for src in sources:
+        done = process(Job(src, src.stem, out / f"{src.stem}.mp3", out / f"{src.stem}.npy"))
+        assert done.status == "accepted", done.message
+        for stage, sec in done.cpu_sec.items():
+            totals[stage] += sec
+        passes.append(done.encode_passes)
+    return dict(totals), passes
 
 
 def main() -> None:
@@ -56,19 +95,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="lofi-bench-") as tmp:
         root = Path(tmp)
         src = root / "src"
-        src.mkdir()
         audio_sec = make_sources(src, args.files, args.seconds)
         sources = sorted(src.iterdir())
-        (root / "ff").mkdir()
-        t_ff = ffmpeg_loop(sources, root / "ff")
-        t_1 = our_ingest(src, root / "ws1", jobs=1)
-        t_2 = our_ingest(src, root / "ws2", jobs=2)
-    print(f"{args.files} files, {audio_sec:.0f} s of audio ({', '.join(f for f, _ in FORMATS)} sources)")
-    print(f"{'pipeline':<28}{'wall s':>8}{'audio s / wall s':>18}{'vs ffmpeg':>11}")
-    for name, t in (("ffmpeg loop (sequential)", t_ff), ("lofi ingest --jobs 1", t_1), ("lofi ingest --jobs 2", t_2)):
-        print(f"{name:<28}{t:>8.2f}{audio_sec / t:>18.1f}{t / t_ff:>10.2f}x")
-    verdict = "meets" if t_2 <= 0.6 * t_ff else "misses"
-    print(f"target: --jobs 2 at most 0.60x the ffmpeg loop -> {t_2 / t_ff:.2f}x ({verdict})")
+        for name in ("ff", "stages"):
+            (root / name).mkdir()
+        (t_ff, cpu_ff), (t_2, cpu_2) = ffmpeg_loop(sources, root / "ff"), our_ingest(src, root / "ws2", jobs=2)
+        load = os.getloadavg()[0]
+        stages, passes = stage_breakdown(sources, root / "stages")
+    shapes = ", ".join(f"{ext} {' '.join(codec[1:])}" for ext, _, codec in SHAPES)
+    print(f"{args.files} files, {audio_sec:.0f} s of audio ({shapes})")
+    print(f"{'pipeline':<28}{'wall s':>8}{'audio s / wall s':>18}{'vs ffmpeg':>11}{'CPU s':>8}")
+    for name, t, cpu in (("ffmpeg loop (sequential)", t_ff, cpu_ff), ("lofi ingest --jobs 2", t_2, cpu_2)):
+        print(f"{name:<28}{t:>8.2f}{audio_sec / t:>18.1f}{t / t_ff:>10.2f}x{cpu:>8.1f}")
+    verdict = "meets" if t_2 <= 0.75 * t_ff else "misses"
+    print(f"target: --jobs 2 at most 0.75x the ffmpeg loop -> {t_2 / t_ff:.2f}x ({verdict}; load average {load:.1f} "
+          f"on {os.cpu_count()} cores: with two cores free for the workers, about {cpu_2 / cpu_ff / 2:.2f}x)")
+    total = sum(stages.values())
+    print(f"\nCPU per stage, files one after another ({total:.1f} s CPU in all; "
+          f"encode passes per file: {', '.join(map(str, passes))}):")
+    for stage, sec in sorted(stages.items(), key=lambda kv: -kv[1]):
+        print(f"  {stage:<12}{sec:>7.2f} s{100 * sec / total:>6.0f} %")
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from engine.ingest import IngestReport, ingest
 from engine.labels.styles import load_styles
 from engine.progress import CancelToken, Progress
 from lofi_tui.widgets.picture import render_picture
-from screens.dialogs import PromptDialog
+from screens.dialogs import ImportDialog, ImportRequest
 
 COLUMNS = (("title", "Title", 22), ("dur", "Len", 5), ("style", "Style", 9), ("cat", "Category", 12),
            ("score", "Score", 5), ("status", "Status", 24), ("split", "Split", 10), ("flags", "Flags", 28),
@@ -253,22 +253,21 @@ class CatalogScreen(Screen):
         self.app.push_screen(DistributionScreen(self.tracks))
 
     def action_import(self) -> None:
-        def chosen(path: str | None) -> None:
-            if path:
-                self.run_import(Path(path).expanduser())
+        def chosen(request: ImportRequest | None) -> None:
+            if request and request.path:
+                self.run_import(Path(request.path).expanduser(), request.retry_errors)
 
-        self.app.push_screen(PromptDialog("Import audio from a file or folder:", placeholder="~/music/licensed"),
-                             chosen)
+        self.app.push_screen(ImportDialog(), chosen)
 
     def action_cancel_import(self) -> None:
         if self._import_cancel is not None:
             self._import_cancel.cancel()
 
     @work(thread=True, exclusive=True, group="import")
-    def run_import(self, path: Path) -> None:
+    def run_import(self, path: Path, retry_errors: bool = False) -> None:
         self._import_cancel = CancelToken()
         try:
-            report = ingest(self.app.workspace, [path], jobs=None,
+            report = ingest(self.app.workspace, [path], jobs=None, retry_errors=retry_errors,
                             progress=lambda p: self.post_message(IngestProgress(p)), cancel=self._import_cancel)
             self.post_message(IngestDone(report))
         except LofiError as exc:
@@ -287,8 +286,11 @@ class CatalogScreen(Screen):
             self.notify(message.error, title="Import failed", severity="error")
             return
         s = message.report.summary
-        problems = [r for r in message.report.results if r.status in ("rejected", "error")]
-        detail = "\n".join(f"{Path(r.source).name}: {r.reason}" for r in problems[:8])
+        problems = [r for r in message.report.results if r.status in ("rejected", "error")
+                    or (r.status == "skipped" and r.reason)]  # skipped, but it failed last time
+        detail = "\n".join(f"{Path(r.source).name}: {r.reason}" + (" (last time; tick retry to process it again)"
+                                                                   if r.status == "skipped" else "")
+                           for r in problems[:8])
         self.notify(f"{s['accepted']} accepted, {s['rejected']} rejected, {s['error']} errors, "
                     f"{s['skipped']} skipped" + ("\n" + detail if detail else ""),
                     title="Import cancelled" if message.report.cancelled else "Import finished",

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList
+from textual.widgets import Checkbox, Input, Label, OptionList
 from textual.widgets.option_list import Option
 
 from engine.labels.styles import Taxonomy
@@ -28,6 +30,30 @@ class PromptDialog(ModalScreen[str | None]):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         self.dismiss(event.value)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass(frozen=True)
+class ImportRequest:
+    path: str
+    retry_errors: bool
+
+
+class ImportDialog(ModalScreen[ImportRequest | None]):
+    """Ask for a file or folder to import, with the ``lofi ingest --retry-errors`` option."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label("Import audio from a file or folder:")
+            yield Input(placeholder="~/music/licensed", id="answer")
+            yield Checkbox("Retry files whose last import failed", id="retry-errors")
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        self.dismiss(ImportRequest(event.value, self.query_one("#retry-errors", Checkbox).value))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -21,6 +21,8 @@ from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select, Static
 from textual_plotext import PlotextPlot
 
+from engine.catalog.split import split_unassigned
+from engine.catalog.store import Catalog
 from engine.errors import LofiError
 from engine.model.check import check_base_model
 from engine.training.config import TrainConfig
@@ -132,6 +134,10 @@ class TrainingScreen(Screen):
     def launch(self, config: TrainConfig) -> None:
         try:
             check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
+            if config.dataset is None:
+                note = split_unassigned(Catalog(self.app.workspace.catalog_path)).summary()
+                if note:
+                    self.app.call_from_thread(self.notify, note, title="Validation split")
             path = create_run(self.app.workspace, config)
             self._started.append(start_run(path, detach=True))
         except LofiError as exc:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import functools
+import re
 import subprocess
+from pathlib import Path
 
 from engine.errors import AudioError
+
+# "[flac @ 0x55d0] [dec:flac @ 0x55d1] " before each log line: the component, for ffmpeg developers.
+_LOG_PREFIX = re.compile(r"^(\[[^]]*\]\s*)+")
 
 
 @functools.cache
@@ -25,3 +30,18 @@ def run_ffmpeg(args: list[str], stdin: bytes | None = None, what: str = "ffmpeg"
         lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise AudioError(f"{what} failed: {lines[-1] if lines else 'exit status ' + str(proc.returncode)}")
     return proc.stdout
+
+
+def decode_with_ffmpeg(path: Path) -> tuple[bytes, list[str]]:
+    """The first audio stream as float32 WAV bytes, and the error lines ffmpeg decoded past.
+
+    ffmpeg reads to the end of the stream whatever the headers claim, and rides over damaged frames
+    (it still exits 0), so the caller decides what its error lines mean for the format.
+    """
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", f"file:{Path(path).resolve()}",
+           "-map", "0:a:0", "-c:a", "pcm_f32le", "-f", "wav", "pipe:1"]
+    proc = subprocess.run(cmd, capture_output=True, check=False)
+    errors = [_LOG_PREFIX.sub("", line) for line in proc.stderr.decode("utf-8", "replace").strip().splitlines()]
+    if proc.returncode != 0:
+        raise AudioError(errors[0] if errors else f"ffmpeg exit status {proc.returncode}")
+    return proc.stdout, errors

@@ -1,16 +1,19 @@
-"""Decode the formats users bring (MP3, WAV, FLAC, M4A, OGG) and encode the ones we write.
+"""Decode the formats users bring (MP3, WAV, FLAC, M4A, OGG Vorbis/Opus) and encode the ones we write.
 
-libsndfile (via soundfile) decodes everything but M4A/AAC; those go through the wheel-shipped ffmpeg.
-Decoding is strict: empty, truncated or non-audio files raise :class:`AudioError` with reason
-``corrupt`` and a message that says what failed.
+A decode is judged only against the length the file itself declares (see :mod:`engine.audio.declared`):
+a shortfall against a declared length, a container that ends mid-stream, or a lossless stream that
+fails its checks is ``corrupt`` with a message saying which; a file that declares no length is
+accepted at whatever length it decodes to.
+
+libsndfile decodes in-process, but it stops at the length it believes the file has, and for an MP3
+without a Xing/Info header (or a FLAC with an unknown total) that belief is a guess. Those files, and
+M4A/AAC, go through the wheel-shipped ffmpeg, which reads to the end of the stream.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -20,7 +23,8 @@ import numpy as np
 import soundfile as sf
 
 from engine.atomic import atomic_path
-from engine.audio.ffmpeg import run_ffmpeg
+from engine.audio.declared import Declared, declared_length, wav_layout
+from engine.audio.ffmpeg import decode_with_ffmpeg, run_ffmpeg
 from engine.errors import AudioError
 
 SUPPORTED_FORMATS: dict[str, str] = {
@@ -29,15 +33,18 @@ SUPPORTED_FORMATS: dict[str, str] = {
     ".flac": "flac",
     ".m4a": "m4a",
     ".ogg": "ogg",
+    ".opus": "ogg",
 }
 
-# A frame-count shortfall larger than this (in seconds) against the header means a truncated file.
-_TRUNCATION_TOLERANCE_SEC = 0.1
+# A shortfall larger than this against a declared length means a truncated file; codec padding
+# and rounding in the headers stay far below it.
+TRUNCATION_TOLERANCE_SEC = 0.1
+_LOSSLESS = frozenset({"wav", "flac"})  # their decoders' errors are damage, not a glitch to ride over
 
 
 @dataclass(frozen=True)
 class Decoded:
-    samples: np.ndarray  # float32, shape (frames, channels)
+    samples: np.ndarray  # float32, shape (frames, channels); read-only when it came from ffmpeg
     sample_rate: int
     channels: int
     format: str
@@ -68,7 +75,12 @@ def decode(path: Path) -> Decoded:
         raise AudioError(f"{path.name}: cannot read file ({exc.strerror})") from exc
     if size == 0:
         raise AudioError(f"{path.name}: file is empty (0 bytes)")
-    samples, rate = _decode_ffmpeg(path) if fmt == "m4a" else _decode_soundfile(path)
+    declared = declared_length(path, fmt)
+    if declared.cut:
+        raise AudioError(f"{path.name}: truncated: {declared.cut}")
+    decoded = _decode_soundfile(path) if _libsndfile_reads_it_all(fmt, declared) else None
+    samples, rate, failure = decoded or _decode_ffmpeg(path)
+    _check_complete(path, fmt, declared, samples.shape[0] / rate, failure)
     if samples.shape[0] == 0:
         raise AudioError(f"{path.name}: decodes to no audio frames")
     if not np.all(np.isfinite(samples)):
@@ -76,8 +88,25 @@ def decode(path: Path) -> Decoded:
     return Decoded(samples, rate, samples.shape[1], fmt)
 
 
-# libsndfile clamps a WAV's frame count to what is on disk, but logs the header's promise.
-_WAV_SHORT_DATA = re.compile(r"^data\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+def _libsndfile_reads_it_all(fmt: str, declared: Declared) -> bool:
+    """libsndfile reads exactly the length it believes, so only where the file states it exactly.
+
+    mpg123 inside libsndfile reads Xing/Info headers but not VBRI, and M4A is not a libsndfile format.
+    """
+    if fmt == "m4a" or declared.frames is None:
+        return False
+    return fmt != "mp3" or declared.source.startswith("Xing")
+
+
+def _check_complete(path: Path, fmt: str, declared: Declared, decoded_sec: float, failure: str | None) -> None:
+    detail = f" ({failure})" if failure else ""
+    if declared.seconds is not None and declared.seconds - decoded_sec > TRUNCATION_TOLERANCE_SEC:
+        raise AudioError(
+            f"{path.name}: truncated: its {declared.source} declares {declared.seconds:.1f} s but only "
+            f"{decoded_sec:.1f} s of audio could be decoded{detail}"
+        )
+    if failure and fmt in _LOSSLESS:
+        raise AudioError(f"{path.name}: damaged or truncated: decoding failed after {decoded_sec:.1f} s{detail}")
 
 
 @contextmanager
@@ -95,43 +124,28 @@ def _native_stderr_silenced() -> Iterator[None]:
         os.close(devnull)
 
 
-def _decode_soundfile(path: Path) -> tuple[np.ndarray, int]:
+def _decode_soundfile(path: Path) -> tuple[np.ndarray, int, None] | None:
+    """In-process decode; None when libsndfile fails anywhere, and ffmpeg (which reads past damage) decides."""
     try:
         with _native_stderr_silenced(), sf.SoundFile(path) as fh:
-            declared = fh.frames
-            rate = fh.samplerate
-            short = _WAV_SHORT_DATA.search(fh.extra_info)
-            if short and int(short.group(2)) < int(short.group(1)):
-                declared = int(short.group(1)) * fh.frames // max(1, int(short.group(2)))
-            samples = fh.read(dtype="float32", always_2d=True)
-    except (sf.LibsndfileError, RuntimeError, ValueError) as exc:
-        raise AudioError(f"{path.name}: not decodable as {path.suffix.lstrip('.').upper()} ({_short(exc)})") from exc
-    missing = declared - samples.shape[0]
-    if missing > _TRUNCATION_TOLERANCE_SEC * rate:
+            return fh.read(dtype="float32", always_2d=True), fh.samplerate, None
+    except (sf.LibsndfileError, RuntimeError, ValueError):
+        return None
+
+
+def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int, str | None]:
+    try:
+        wav, errors = decode_with_ffmpeg(path)
+    except AudioError as exc:
         raise AudioError(
-            f"{path.name}: truncated: header declares {declared / rate:.1f} s but only "
-            f"{samples.shape[0] / rate:.1f} s of audio could be read"
-        )
-    return samples, rate
-
-
-def _decode_ffmpeg(path: Path) -> tuple[np.ndarray, int]:
-    with tempfile.TemporaryDirectory(prefix="lofi-decode-") as tmp:
-        wav = Path(tmp) / "decoded.wav"
-        try:
-            run_ffmpeg(["-i", str(path), "-vn", "-c:a", "pcm_f32le", "-f", "wav", str(wav)], what="decoding")
-        except AudioError as exc:
-            raise AudioError(f"{path.name}: not decodable as {path.suffix.lstrip('.').upper()} ({exc})") from exc
-        samples, rate = sf.read(wav, dtype="float32", always_2d=True)
-    return samples, rate
-
-
-def _short(exc: Exception) -> str:
-    """libsndfile's message without the path, and without its misleading "does not exist" wording."""
-    text = getattr(exc, "error_string", None) or str(exc).strip().splitlines()[0]
-    if "does not exist" in text or "not a regular file" in text or "Format not recognised" in text:
-        return "format not recognised: not audio, or a damaged header"
-    return text[:160]
+            f"{path.name}: not decodable as {path.suffix.lstrip('.').upper()}: not audio, or a damaged header ({exc})"
+        ) from exc
+    layout = wav_layout(wav)
+    if layout is None:
+        raise AudioError(f"{path.name}: ffmpeg found no audio stream in it")
+    frames = (len(wav) - layout.data_start) // (4 * layout.channels)
+    samples = np.frombuffer(wav, dtype=np.float32, offset=layout.data_start, count=frames * layout.channels)
+    return samples.reshape(frames, layout.channels), layout.rate, errors[0] if errors else None
 
 
 def write_audio(path: Path, samples: np.ndarray, sample_rate: int, fmt: str | None = None, bitrate_k: int = 320) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +11,7 @@ import soxr
 from scipy import signal
 
 from engine.audio.io import write_audio
+from engine.audio.quality import to_mono
 from engine.errors import AudioError
 
 TARGET_RATE = 48_000
@@ -17,6 +19,10 @@ TARGET_PEAK_DBFS = -1.0
 PEAK_TOLERANCE_DB = 0.2
 FADE_OUT_SEC = 2.0
 _MAX_ENCODE_PASSES = 3
+MAX_PEAK_ERROR_DB = 0.5  # beyond this after every pass, the round trip is broken, not just imprecise
+MP3_FRAME = 1152
+MAX_SHIFT_SEC = 0.001
+_SHIFT_SEARCH_SEC = 0.1
 _LOWPASS_SOS = signal.butter(8, 20_000, fs=TARGET_RATE, output="sos")
 
 
@@ -64,30 +70,74 @@ def band_limit(samples: np.ndarray) -> np.ndarray:
     return signal.sosfilt(_LOWPASS_SOS, samples, axis=0).astype(np.float32)
 
 
-def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RATE) -> float:
+@dataclass(frozen=True)
+class EncodedMp3:
+    peak_dbfs: float  # of the decoded MP3
+    frames: int  # decoded length: the source's, give or take codec padding (at most one MP3 frame)
+    passes: int  # encodes it took to land the peak within 0.2 dB (usually 1)
+
+
+def encode_normalized_mp3(samples: np.ndarray, out: Path, rate: int = TARGET_RATE) -> EncodedMp3:
     """Peak-normalise to -1 dBFS and encode 320 kbps CBR MP3 so that the *decoded* MP3 peaks at -1 dBFS.
 
-    The audio is band-limited first (see :func:`band_limit`), then we decode what we wrote and
-    re-encode with the gain corrected in the rare case it is still more than 0.2 dB off.
-    Returns the decoded peak in dBFS.
+    The audio is band-limited first (see :func:`band_limit`), then we decode what we wrote, check
+    the round trip (:func:`check_round_trip`) and re-encode with the gain corrected in the rare case
+    the peak is still more than 0.2 dB off.
     """
     samples = band_limit(samples)
     current = peak_dbfs(samples)
     if current <= -120:
         raise AudioError("audio is digital silence; nothing to normalise")
     gain_db = TARGET_PEAK_DBFS - current
-    decoded_peak = current
-    for _ in range(_MAX_ENCODE_PASSES):
+    passes = 0
+    while True:
+        passes += 1
         write_audio(out, samples * np.float32(10 ** (gain_db / 20)), rate, fmt="mp3", bitrate_k=320)
         decoded, decoded_rate = sf.read(out, dtype="float32", always_2d=True)
-        if decoded.shape[0] != samples.shape[0] or decoded_rate != rate:
-            raise AudioError(
-                f"MP3 round trip changed the length ({samples.shape[0]} -> {decoded.shape[0]} frames); "
-                "the encoder or decoder is broken"
-            )
+        check_round_trip(samples, rate, decoded, decoded_rate)
         decoded_peak = peak_dbfs(decoded)
         error = decoded_peak - TARGET_PEAK_DBFS
-        if abs(error) <= PEAK_TOLERANCE_DB:
+        if abs(error) <= PEAK_TOLERANCE_DB or passes == _MAX_ENCODE_PASSES:
             break
         gain_db -= error
-    return decoded_peak
+    if abs(error) > MAX_PEAK_ERROR_DB:
+        raise AudioError(f"MP3 round trip peaks at {decoded_peak:.2f} dBFS after {_MAX_ENCODE_PASSES} encodes, "
+                         f"not {TARGET_PEAK_DBFS:.0f} dBFS; the encoder or decoder is broken")
+    return EncodedMp3(decoded_peak, decoded.shape[0], passes)
+
+
+def check_round_trip(source: np.ndarray, rate: int, decoded: np.ndarray, decoded_rate: int) -> None:
+    """Raise unless ``decoded`` is ``source`` through a working MP3 codec.
+
+    Codec padding is not a fault: the length may differ by up to one MP3 frame (1152 samples; LAME
+    pads some lengths by a few dozen). What a broken codec or a lost gapless header does is caught:
+    a different rate, a length off by more than a frame, or audio that starts later or earlier
+    than the source (found by cross-correlation) by more than 1 ms.
+    """
+    if decoded_rate != rate:
+        raise AudioError(f"MP3 round trip changed the sample rate ({rate} -> {decoded_rate} Hz); "
+                         "the encoder or decoder is broken")
+    if abs(decoded.shape[0] - source.shape[0]) > MP3_FRAME:
+        raise AudioError(f"MP3 round trip changed the length by {decoded.shape[0] - source.shape[0]:+d} frames "
+                         f"({source.shape[0]} -> {decoded.shape[0]}), more than one MP3 frame; "
+                         "the encoder or decoder is broken")
+    shift = _offset(source, decoded, rate)
+    if abs(shift) > MAX_SHIFT_SEC * rate:
+        raise AudioError(f"MP3 round trip shifted the audio by {1000 * shift / rate:+.1f} ms "
+                         f"({'silence added at the start' if shift > 0 else 'the start cut off'}); "
+                         "the encoder or decoder is broken")
+
+
+def _offset(source: np.ndarray, decoded: np.ndarray, rate: int) -> int:
+    """Samples by which ``decoded`` lags ``source``: the cross-correlation peak over one second of audio
+    from where the source first gets loud (so leading silence cannot hide a shift)."""
+    a, b = to_mono(source), to_mono(decoded)
+    loud = np.flatnonzero(np.abs(a) > 0.1 * np.abs(a).max())
+    start = int(loud[0]) if loud.size else 0
+    span, reach = rate, int(_SHIFT_SEARCH_SEC * rate)
+    seg = a[start : start + span]
+    window = b[max(0, start - reach) : start + span + reach]
+    n = 1 << int(np.ceil(np.log2(seg.size + window.size)))
+    corr = np.fft.irfft(np.fft.rfft(window, n) * np.conj(np.fft.rfft(seg, n)), n)
+    best = int(np.argmax(corr[: window.size]))
+    return best - (start - max(0, start - reach))

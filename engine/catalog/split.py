@@ -39,6 +39,20 @@ class SplitReport:
                 out[k] += counts[k]
         return out
 
+    @property
+    def newly_assigned(self) -> dict[str, int]:
+        """How many tracks this run put in each split."""
+        values = list(self.assigned.values())
+        return {SPLIT_TRAIN: values.count(SPLIT_TRAIN), SPLIT_VALIDATION: values.count(SPLIT_VALIDATION)}
+
+    def summary(self) -> str | None:
+        """One line for the person who started training or a dataset build; None when nothing changed."""
+        if not self.assigned:
+            return None
+        new = self.newly_assigned
+        return (f"{len(self.assigned)} accepted tracks had no split: assigned {new[SPLIT_TRAIN]} to train and "
+                f"{new[SPLIT_VALIDATION]} to validation (the rule of `lofi split`; existing splits never move)")
+
 
 def _rank(track_id: str, seed: int) -> str:
     return hashlib.sha256(f"{seed}:{track_id}".encode()).hexdigest()
@@ -73,3 +87,9 @@ def assign_splits(catalog: Catalog, ratio: float = DEFAULT_RATIO, seed: int = DE
             }
         catalog.put_many(changed)
     return report
+
+
+def split_unassigned(catalog: Catalog) -> SplitReport:
+    """`lofi split` with its defaults, run where tracks are chosen by split (training on the workspace,
+    ``lofi dataset build``) so that a fresh import is never silently left out for having no split."""
+    return assign_splits(catalog, DEFAULT_RATIO, DEFAULT_SEED)

@@ -12,7 +12,8 @@ import fcntl
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -20,7 +21,7 @@ from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from engine.atomic import atomic_write_json
+from engine.atomic import atomic_path
 from engine.catalog.query import term_matches
 from engine.catalog.track import Track
 from engine.errors import TrackNotFound, WorkspaceError
@@ -28,33 +29,188 @@ from engine.errors import TrackNotFound, WorkspaceError
 TABLE = "tracks"
 
 
+def _dumps(obj: object) -> bytes:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _line(doc_id: str, doc: Mapping) -> bytes:
+    return _dumps(doc_id) + b": " + _dumps(doc)
+
+
+def _broken(path: Path, exc: json.JSONDecodeError) -> WorkspaceError:
+    return WorkspaceError(
+        f"catalog {path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
+        "it was edited by hand or by another tool: restore it from a backup"
+    )
+
+
+class _Documents(MutableMapping[str, dict]):
+    """One table's documents, each kept as its stored JSON line until it is read or replaced.
+
+    A read parses only the documents it touches and a write re-serialises only those, so an edit
+    in a catalog of 10,000 tracks costs one file write, not a parse and a dump of every track.
+    """
+
+    def __init__(self, lines: dict[str, bytes], path: Path) -> None:
+        self._lines = lines  # document id -> b'"id": {...}'; a copy, so changes never reach the cache
+        self._docs: dict[str, dict] = {}  # documents read or replaced since: these win over lines
+        self._path = path
+
+    def __getitem__(self, key: str) -> dict:
+        if key not in self._docs:
+            line = self._lines[key]
+            try:
+                self._docs[key] = json.loads(line[_key_end(line) + 2 :])
+            except json.JSONDecodeError as exc:
+                raise _broken(self._path, exc) from exc
+        return self._docs[key]
+
+    def __setitem__(self, key: str, value: dict) -> None:
+        self._lines.setdefault(key, b"")
+        self._docs[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self._lines[key]
+        self._docs.pop(key, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._lines)
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    def lines(self) -> dict[str, bytes]:
+        """Every document as a line; a document that was read is re-serialised (it may have been edited)."""
+        return {k: _line(k, self._docs[k]) if k in self._docs else v for k, v in self._lines.items()}
+
+
 class AtomicJSONStorage(Storage):
-    """TinyDB storage that reads the file on every access and writes it with rename-over."""
+    """TinyDB storage: one document per line, rewritten with rename-over, parsed lazily.
+
+    The file stays plain JSON that TinyDB (or any tool) reads::
+
+        {
+        "tracks": {
+        "id1": {...},
+        "id2": {...}
+        }
+        }
+
+    The lines of the last version read or written are cached and reused while the file's identity
+    (device, inode, size, mtime) is unchanged; every write replaces the inode, so another process's
+    write is always seen. A file in any other JSON layout (hand-edited, or written before this
+    layout) is parsed whole once and written back in this layout on the next change.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._cached: tuple[tuple[int, ...], dict[str, dict[str, bytes]]] | None = None
 
     def read(self) -> dict | None:
         try:
-            text = self.path.read_text(encoding="utf-8")
+            fh = open(self.path, "rb")
         except FileNotFoundError:
             return None
-        if not text.strip():
-            return None
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise WorkspaceError(
-                f"catalog {self.path} is not valid JSON ({exc.msg} at line {exc.lineno}); "
-                "it was edited by hand or by another tool: restore it from a backup"
-            ) from exc
+        with fh:
+            identity = _identity(os.fstat(fh.fileno()))
+            if self._cached is None or self._cached[0] != identity:
+                tables = _parse(fh.read(), self.path)
+                if tables is None:
+                    return None
+                self._cached = (identity, tables)
+        return {name: _Documents(dict(lines), self.path) for name, lines in self._cached[1].items()}
 
     def write(self, data: dict) -> None:
-        # Compact JSON: the catalog is rewritten on every change and may hold 10,000 tracks.
-        atomic_write_json(self.path, data, indent=None)
+        tables = {name: docs.lines() if isinstance(docs, _Documents) else {k: _line(k, v) for k, v in docs.items()}
+                  for name, docs in data.items()}
+        with atomic_path(self.path) as tmp:
+            tmp.write_bytes(_layout(tables))
+            identity = _identity(os.stat(tmp))  # rename keeps inode, size and mtime
+        self._cached = (identity, tables)
 
     def close(self) -> None:
         pass
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _layout(tables: dict[str, dict[str, bytes]]) -> bytes:
+    """One join for the whole file: at 10,000 tracks the copy of every line is most of a write's CPU."""
+    pieces = [b"{"]
+    for n, (name, lines) in enumerate(tables.items()):
+        pieces.append((b",\n" if n else b"\n") + _dumps(name) + b": {")
+        pieces.append(b"\n" + b",\n".join(lines.values()) if lines else b"")
+        pieces.append(b"\n}")
+    pieces.append(b"\n}\n")
+    return b"".join(pieces)
+
+
+def _parse(raw: bytes, path: Path) -> dict[str, dict[str, bytes]] | None:
+    """Tables of document lines; None for an empty file."""
+    if not raw.strip():
+        return None
+    tables = _split_lines(raw)
+    if tables is not None:
+        return tables
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise _broken(path, exc) from exc
+    return {name: {k: _line(k, v) for k, v in docs.items()} for name, docs in data.items()}
+
+
+def _split_lines(raw: bytes) -> dict[str, dict[str, bytes]] | None:
+    """Split our one-document-per-line layout without parsing the documents; None for any other layout."""
+    lines = raw.split(b"\n")
+    if len(lines) < 3 or lines[0] != b"{" or lines[-2:] != [b"}", b""]:
+        return None
+    tables: dict[str, dict[str, bytes]] = {}
+    i, end = 1, len(lines) - 2
+    while i < end:
+        name = _key(lines[i])
+        if name is None or not lines[i].endswith(b": {"):
+            return None
+        docs: dict[str, bytes] = {}
+        i += 1
+        while i < end and lines[i] not in (b"}", b"},"):
+            line, comma = lines[i].removesuffix(b","), lines[i].endswith(b",")
+            doc_id = _key(line)
+            if doc_id is None or not line.endswith(b"}") or comma != (lines[i + 1] not in (b"}", b"},")):
+                return None
+            docs[doc_id] = line
+            i += 1
+        if i >= end or lines[i].endswith(b",") != (i + 1 < end):
+            return None
+        tables[name] = docs
+        i += 1
+    return tables
+
+
+def _key_end(line: bytes) -> int:
+    """Index just past the JSON string that opens ``line``, or -1."""
+    if line[:1] != b'"':
+        return -1
+    pos = 1
+    while (pos := line.find(b'"', pos)) > 0:
+        slashes = len(line[:pos]) - len(line[:pos].rstrip(b"\\"))
+        if slashes % 2 == 0:
+            return pos + 1
+        pos += 1
+    return -1
+
+
+def _key(line: bytes) -> str | None:
+    """The key that opens ``line`` (``"key": ...``), or None if the line does not open with one."""
+    end = _key_end(line)
+    if end < 0 or line[end : end + 2] != b": ":
+        return None
+    try:
+        key = json.loads(line[:end])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    return key if isinstance(key, str) else None
 
 
 class _TrackTable(Table):
@@ -146,9 +302,15 @@ class Catalog:
         """Insert or replace one track; durable when this returns."""
         self.put_many([track])
 
-    def put_many(self, tracks: Iterable[Track]) -> None:
-        """Insert or replace several tracks in one atomic catalog write."""
-        self._write(lambda table: table.update({t.id: t.to_dict() for t in tracks}))
+    def put_many(self, tracks: Iterable[Track], remove: Iterable[str] = ()) -> None:
+        """Insert or replace several tracks (and drop the ids in ``remove``) in one atomic catalog write."""
+
+        def change(table: dict) -> None:
+            for track_id in remove:
+                table.pop(track_id, None)
+            table.update({t.id: t.to_dict() for t in tracks})
+
+        self._write(change)
 
     def update(self, track_id: str, change: Callable[[Track], None]) -> Track:
         """Apply ``change`` to the stored track under the lock and save it."""
@@ -168,3 +330,39 @@ class Catalog:
             data = self._storage.read() or {}
             change(data.setdefault(TABLE, {}))
             self._storage.write(data)
+
+
+class CatalogBatch:
+    """Writes that arrive one by one (an ingest's results), saved in batches.
+
+    Each flush is one atomic catalog write, made when ``interval`` seconds have passed since the
+    last one (or when the catalog grew so large that a write takes more than a tenth of that time,
+    after ten times the last write's duration) and at :meth:`flush`. ``on_saved`` hears about each
+    track only after the write that holds it, so whatever was reported survives a kill -9.
+    """
+
+    def __init__(self, catalog: Catalog, on_saved: Callable[[Track], None], interval: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.catalog, self.on_saved, self.interval, self.clock = catalog, on_saved, interval, clock
+        self._pending: list[Track] = []
+        self._remove: list[str] = []
+        self._wait = interval
+        self._last = clock()
+
+    def put(self, track: Track, replaces: str | None = None) -> None:
+        """Queue ``track`` (and the removal of the record it ``replaces``); flush when it is time."""
+        self._pending.append(track)
+        if replaces is not None and replaces != track.id:
+            self._remove.append(replaces)
+        if self.clock() - self._last >= self._wait:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending or self._remove:
+            started = self.clock()
+            self.catalog.put_many(self._pending, remove=self._remove)
+            saved, self._pending, self._remove = self._pending, [], []
+            self._last = self.clock()
+            self._wait = max(self.interval, 10 * (self._last - started))
+            for track in saved:
+                self.on_saved(track)

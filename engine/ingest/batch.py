@@ -1,9 +1,10 @@
 """Orchestrate an ingest batch: discover files, fan work out to processes, catalog results in order.
 
 Results are consumed in input order, so duplicate detection ("the earlier track wins") and the
-catalog are identical whether the batch ran on one worker or many. Each result is written to the
-catalog before it is reported, so a kill loses at most the files still in flight, and a second
-run skips what the first one finished.
+catalog are identical whether the batch ran on one worker or many. Results are written to the
+catalog in batches (about once a second, see :class:`~engine.catalog.store.CatalogBatch`) and each is
+reported only after the write that holds it, so a kill loses nothing reported and at most a second
+of finished work, and a second run skips what the first one saved.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from engine.audio import fingerprint as fp
 from engine.catalog.sources import load_sources
-from engine.catalog.store import Catalog
+from engine.catalog.store import Catalog, CatalogBatch
 from engine.catalog.track import (
     ACCEPTED,
     ERROR,
@@ -50,7 +51,7 @@ _ID_CHARS = 16
 class IngestResult:
     source: str
     status: str  # accepted | rejected | error | skipped
-    reason: str | None
+    reason: str | None  # for a skipped file: the reason of its last error, if it failed before
     message: str | None
     track_id: str | None
     output: str | None  # absolute path of the processed MP3
@@ -109,10 +110,15 @@ def ingest(
     paths: Iterable[Path],
     jobs: int | None = None,
     sources: Path | None = None,
+    retry_errors: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> IngestReport:
-    """Ingest every file under ``paths`` into the workspace; see the module docstring."""
+    """Ingest every file under ``paths`` into the workspace; see the module docstring.
+
+    A file already in the catalog is skipped, unless its last result was an error and
+    ``retry_errors`` is set (or the error said nothing about the file, e.g. a worker that died).
+    """
     cancel = cancel or CancelToken()
     taxonomy = load_styles()  # fail before any work if styles.toml is broken
     records = load_sources(sources) if sources else {}
@@ -138,53 +144,68 @@ def ingest(
         report.results.append(result)
         progress(Progress(len(report.results), total, result.source, {"status": result.status}))
 
+    # Every result goes through the batch, in input order, so none is reported before it is saved.
+    batch = CatalogBatch(catalog, lambda track: record(_result(workspace, track)))
     todo: list[Job] = []
     for src, track_id, error in planned:
         if error is not None:
-            track = _error_track(src, _path_id(src), error, records)
-            catalog.put(track)
-            record(_result(workspace, track))
-        elif (track_id in known and known[track_id].reason not in RETRIED_REASONS) or track_id in seen_in_batch:
-            existing = known.get(track_id)
-            where = f"already in the catalog as {track_id}" if existing else "same content as an earlier file in this batch"
-            record(IngestResult(str(src), SKIPPED, None, f"{src.name}: {where}", track_id,
-                                str(workspace.resolve(existing.output)) if existing and existing.output else None,
-                                existing.quality_score if existing else None,
-                                existing.duration_sec if existing else None,
-                                existing.duplicate_of if existing else None))
+            batch.put(_error_track(src, _path_id(src), error, records))
+        elif track_id in seen_in_batch or (track_id in known and not _retry(known[track_id], retry_errors)):
+            batch.flush()  # a skip is reported in order, after everything before it is saved
+            record(_skipped(workspace, src, track_id, known.get(track_id)))
         else:
             seen_in_batch.add(track_id)
             todo.append(Job(src, track_id,
                             workspace.category_dir(category_for_style(DEFAULT_STYLE)) / f"{track_id}.mp3",
                             workspace.fingerprints_dir / f"{track_id}.npy"))
+    batch.flush()
 
     stale = _stale_by_source(known.values())
-    for done in _run_jobs(todo, jobs, cancel):
-        if done is None:
-            report.cancelled = True
-            break
-        track = _track_from(done, workspace, records.get(done.job.source.name.lower()))
-        if track.status == ACCEPTED:
-            match = index.best_match(fp.load(done.job.fingerprint))
-            if match is not None:
-                title = known[match.track_id].title if match.track_id in known else match.track_id
-                track.duplicate_of = match.track_id
-                track.set_flag(FLAG_DUPLICATE)
-                track.message = (
-                    f"{done.job.source.name}: duplicate of {match.track_id} ({title}); "
-                    f"fingerprint bit error rate {match.ber:.2f}, offset {match.offset_sec:+.1f} s"
-                )
-            index.add(track.id, fp.load(done.job.fingerprint))
-        if track.status == ACCEPTED:
-            refresh_files(workspace, track, taxonomy)
-        with catalog.transaction():
-            old = stale.get(str(done.job.source))
-            if old is not None and old != track.id:
-                catalog.remove(old)
-            catalog.put(track)
-        known[track.id] = track
-        record(_result(workspace, track))
+    try:
+        for done in _run_jobs(todo, jobs, cancel):
+            if done is None:
+                report.cancelled = True
+                break
+            track = _track_from(done, workspace, records.get(done.job.source.name.lower()))
+            if track.status == ACCEPTED:
+                match = index.best_match(fp.load(done.job.fingerprint))
+                if match is not None:
+                    title = known[match.track_id].title if match.track_id in known else match.track_id
+                    track.duplicate_of = match.track_id
+                    track.set_flag(FLAG_DUPLICATE)
+                    track.message = (
+                        f"{done.job.source.name}: duplicate of {match.track_id} ({title}); "
+                        f"fingerprint bit error rate {match.ber:.2f}, offset {match.offset_sec:+.1f} s"
+                    )
+                index.add(track.id, fp.load(done.job.fingerprint))
+                refresh_files(workspace, track, taxonomy)
+            batch.put(track, replaces=stale.get(str(done.job.source)))
+            known[track.id] = track
+    finally:
+        batch.flush()
     return report
+
+
+def _retry(track: Track, retry_errors: bool) -> bool:
+    """Whether a file already in the catalog is processed again."""
+    return track.reason in RETRIED_REASONS or (retry_errors and track.status == ERROR)
+
+
+def _skipped(workspace: Workspace, src: Path, track_id: str, existing: Track | None) -> IngestResult:
+    if existing is None:
+        message = f"{src.name}: same content as an earlier file in this batch"
+    elif existing.status == ERROR:
+        last = (existing.message or existing.reason or "unknown").removeprefix(f"{Path(existing.source_path).name}: ")
+        message = f"{src.name}: skipped (last error: {last}; use --retry-errors)"
+    else:
+        message = f"{src.name}: already in the catalog as {track_id}"
+    # A skipped failure keeps its reason, so a listing shows why the file is still out.
+    reason = existing.reason if existing is not None and existing.status == ERROR else None
+    return IngestResult(str(src), SKIPPED, reason, message, track_id,
+                        str(workspace.resolve(existing.output)) if existing and existing.output else None,
+                        existing.quality_score if existing else None,
+                        existing.duration_sec if existing else None,
+                        existing.duplicate_of if existing else None)
 
 
 def _run_jobs(todo: list[Job], jobs: int, cancel: CancelToken) -> Iterator[Processed | None]:

@@ -6,6 +6,7 @@ written to disk), so a pool of workers stays bounded in memory whatever the batc
 
 from __future__ import annotations
 
+import resource
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class Processed:
     low_quality: bool = False
     output_peak_dbfs: float | None = None
     musical: MusicalInfo | None = None
+    encode_passes: int = 0
+    cpu_sec: dict[str, float] = field(default_factory=dict)  # per stage, filled as the stages run
 
 
 def process(job: Job) -> Processed:
@@ -67,9 +70,31 @@ def process(job: Job) -> Processed:
         return Processed(job, ERROR, "internal_error", f"{job.source.name}: unexpected failure: {last}")
 
 
+def _cpu_sec() -> float:
+    """CPU seconds of this process and its finished children (the ffmpeg encoder and decoder)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+class _StageClock:
+    """CPU time per pipeline stage, for benchmarks/ingest.py's breakdown (a worker runs one file at a time)."""
+
+    def __init__(self) -> None:
+        self.cpu_sec: dict[str, float] = {}
+        self._last = _cpu_sec()
+
+    def lap(self, stage: str) -> None:
+        now = _cpu_sec()
+        self.cpu_sec[stage] = round(now - self._last, 4)
+        self._last = now
+
+
 def _process(job: Job) -> Processed:
+    clock = _StageClock()
     decoded = decode(job.source)
+    clock.lap("decode")
     report = analyze(decoded.samples, decoded.sample_rate)
+    clock.lap("analyse")
     result = Processed(
         job,
         ACCEPTED,
@@ -80,6 +105,7 @@ def _process(job: Job) -> Processed:
         quality_score=report.score,
         quality=report.as_dict(),
         low_quality=report.score < LOW_QUALITY_SCORE,
+        cpu_sec=clock.cpu_sec,
     )
     verdict = gate(report, decoded.duration_sec)
     if not verdict.accepted:
@@ -88,10 +114,16 @@ def _process(job: Job) -> Processed:
     audio = resample(to_stereo(decoded.samples), decoded.sample_rate)
     del decoded
     audio, result.trimmed = trim(audio, TARGET_RATE, MAX_DURATION_SEC)
-    result.duration_sec = round(audio.shape[0] / TARGET_RATE, 3)
+    clock.lap("resample")
     fp.save(job.fingerprint, fp.fingerprint(audio, TARGET_RATE))
+    clock.lap("fingerprint")
     result.musical = estimate_musical(audio, TARGET_RATE)
-    result.output_peak_dbfs = round(encode_normalized_mp3(audio, job.output), 3)
+    clock.lap("tempo_key")
+    encoded = encode_normalized_mp3(audio, job.output)
+    clock.lap("encode")
+    result.encode_passes = encoded.passes
+    result.output_peak_dbfs = round(encoded.peak_dbfs, 3)
+    result.duration_sec = round(encoded.frames / TARGET_RATE, 3)
     if result.trimmed:
         result.message = f"{job.source.name}: trimmed from {result.source_duration_sec:.0f} s to {MAX_DURATION_SEC:.0f} s"
     return result

@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.atomic import atomic_path, atomic_write_text
+from engine.catalog.split import split_unassigned
 from engine.catalog.stats import catalog_stats
 from engine.catalog.store import Catalog
 from engine.catalog.track import (
     ACCEPTED,
     FLAG_EXCLUDED,
     FLAG_NEEDS_REVIEW,
-    SPLIT_TRAIN,
     SPLIT_VALIDATION,
     Track,
 )
@@ -43,6 +43,8 @@ class DatasetReport:
     warnings: list[str] = field(default_factory=list)
     per_style: dict[str, int] = field(default_factory=dict)
     underrepresented: list[str] = field(default_factory=list)
+    splits_assigned: dict[str, int] = field(default_factory=dict)  # split -> tracks that had none before
+    split_note: str | None = None  # says so, when any were assigned
 
 
 def dataset_name(track: Track) -> str:
@@ -66,13 +68,13 @@ def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path
     out = Path(out).resolve()
     report = DatasetReport(out)
     repair_locations(ws, catalog)
+    split = split_unassigned(catalog)
+    report.splits_assigned, report.split_note = split.newly_assigned, split.summary()
     chosen: list[Track] = []
     for t in catalog.all():
         if t.status != ACCEPTED or FLAG_EXCLUDED in t.flags:
             continue
-        if t.split not in (SPLIT_TRAIN, SPLIT_VALIDATION):
-            report.left_out[t.id] = "no split yet: run `lofi split`"
-        elif not t.source.licensed and not allow_unlicensed:
+        if not t.source.licensed and not allow_unlicensed:
             report.left_out[t.id] = "no license recorded: set one with `lofi source`, or pass --allow-unlicensed"
         elif not t.styles:
             report.left_out[t.id] = "no style: label it with `lofi label --style`"

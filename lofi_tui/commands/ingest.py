@@ -18,14 +18,17 @@ from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, help="Worker processes [default: cores].")
 @click.option("--sources", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="CSV or JSON sidecar with provider/license/cost per file name.")
+@click.option("--retry-errors", is_flag=True, help="Process again the files whose last result was an error.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON document on stdout.")
 @click.pass_context
-def ingest_cmd(ctx: click.Context, paths: tuple[Path, ...], jobs: int | None, sources: Path | None, as_json: bool) -> None:
+def ingest_cmd(ctx: click.Context, paths: tuple[Path, ...], jobs: int | None, sources: Path | None,
+               retry_errors: bool, as_json: bool) -> None:
     """Decode, check, normalise and catalog audio files (directories are searched recursively)."""
     ws = workspace_of(ctx)
     # Ctrl+C interrupts here; every file reported so far is already saved in the catalog.
     with progress_bar("ingest", enabled=not as_json) as on_progress:
-        report = ingest(ws, paths, jobs=jobs or os.cpu_count(), sources=sources, progress=on_progress)
+        report = ingest(ws, paths, jobs=jobs or os.cpu_count(), sources=sources, retry_errors=retry_errors,
+                        progress=on_progress)
     if as_json:
         emit_json(report.to_json())
         return
@@ -33,7 +36,8 @@ def ingest_cmd(ctx: click.Context, paths: tuple[Path, ...], jobs: int | None, so
 
 
 def _print_report(report: IngestReport) -> None:
-    problems = [r for r in report.results if r.status in ("rejected", "error") or r.duplicate_of]
+    problems = [r for r in report.results
+                if r.status in ("rejected", "error") or r.duplicate_of or (r.status == "skipped" and r.reason)]
     if problems:
         table = Table(title="Needs attention", show_lines=False)
         for col in ("file", "status", "reason", "message"):

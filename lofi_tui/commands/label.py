@@ -116,6 +116,8 @@ def dataset_build_cmd(ctx: click.Context, out: Path, allow_unlicensed: bool, as_
     if as_json:
         emit_json(report)
         return
+    if report.split_note:
+        stderr.print(report.split_note)
     for tid, reason in report.left_out.items():
         stderr.print(f"[yellow]left out[/] {tid[:8]}: {reason}")
     for warning in report.warnings:

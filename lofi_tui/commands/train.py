@@ -7,6 +7,8 @@ from pathlib import Path
 import click
 from rich.table import Table
 
+from engine.catalog.split import split_unassigned
+from engine.catalog.store import Catalog
 from engine.model.check import check_base_model
 from engine.training.config import Setting, TrainConfig, settings
 from engine.training.events import follow_metrics, format_event, parse_lines
@@ -117,6 +119,10 @@ def train_cmd(ctx: click.Context, run_name: str | None, base_model: Path | None,
         config = TrainConfig(run=name, base_model=str(Path(base_model).resolve()), workspace=str(ws.root),
                              dataset=str(dataset.resolve()) if dataset else None,
                              target_modules=[t.strip() for t in target_modules.split(",") if t.strip()], **options)
+        if dataset is None:
+            note = split_unassigned(Catalog(ws.catalog_path)).summary()
+            if note:
+                stderr.print(note)
         create_run(ws, config)
         stderr.print(f"created run {name} in {path}")
     proc = start_run(path, from_checkpoint=from_checkpoint, detach=detach)

@@ -38,6 +38,11 @@ def test_ingest_json_is_one_document_with_results_and_summary(tmp_path, sources)
     keys = {"source", "status", "reason", "message", "track_id", "output", "quality_score", "duration_sec",
             "duplicate_of"}
     assert all(set(r) == keys for r in doc["results"])
+    again = lofi(tmp_path / "ws", "ingest", str(folder / "broken.flac"))  # the table says why it is still out
+    assert "skipped (last error:" in again.stdout and "--retry-errors" in again.stdout
+    retried = json.loads(lofi(tmp_path / "ws", "ingest", str(folder / "broken.flac"), "--retry-errors",
+                              "--json").stdout)
+    assert [r["status"] for r in retried["results"]] == ["error"]
     broken = next(r for r in doc["results"] if r["source"].endswith("broken.flac"))
     assert broken["status"] == "error" and broken["reason"] == "corrupt" and "broken.flac" in broken["message"]
     assert all(Path(r["output"]).is_absolute() for r in doc["results"] if r["output"])

@@ -25,9 +25,9 @@ def test_label_prompts_and_dataset_from_the_command_line(tmp_path):
     assert regen["tracks"] == 1 and regen["changed"] == []
 
     lofi(ws, "source", "night drive", "--license", "owned")
-    lofi(ws, "split")
-    built = json.loads(lofi(ws, "dataset", "build", str(tmp_path / "ds"), "--json").stdout)
+    built = json.loads(lofi(ws, "dataset", "build", str(tmp_path / "ds"), "--json").stdout)  # no `lofi split` first
     assert built["written"] == {"train": 1} and built["left_out"] == {}
+    assert built["splits_assigned"] == {"train": 1, "validation": 0} and "1 accepted tracks had no split" in built["split_note"]
     styles = json.loads(lofi(ws, "styles", "--json").stdout)["styles"]
     assert len(styles) == 38 and styles[0]["id"] == "CORE-01"
 

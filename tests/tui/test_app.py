@@ -6,7 +6,7 @@ import json
 
 import pytest
 from rich.text import Text
-from textual.widgets import DataTable, Input, OptionList, Select
+from textual.widgets import Checkbox, DataTable, Input, OptionList, Select
 
 from engine.catalog.store import Catalog
 from lofi_tui.app import LofiApp
@@ -129,6 +129,24 @@ async def test_import_runs_ingest_in_a_worker_and_reports(tui_workspace, player,
         assert table.row_count == 7
         shown = [Text.from_markup(table.get_row_at(i)[0]).plain for i in range(7)]  # as the table draws it
         assert "[live] notes" in shown
+
+        async def import_again(retry: bool):
+            app._notifications.clear()
+            await pilot.press("i")
+            await pilot.pause()
+            app.screen.query_one("#retry-errors", Checkbox).value = retry
+            app.screen.query_one("#answer", Input).value = str(tmp_path / "new")
+            await pilot.press("enter")
+            for _ in range(200):
+                await _settle(app, pilot)
+                if any("Import finished" in (n.title or "") for n in app._notifications):
+                    break
+            return next(n for n in app._notifications if n.title == "Import finished").message
+
+        again = await import_again(retry=False)
+        assert "0 errors, 2 skipped" in again and "[live] notes.txt: unsupported_format (last time" in again
+        retried = await import_again(retry=True)
+        assert "1 errors, 1 skipped" in retried  # the failed file was processed again
 
 
 async def test_review_changes_are_saved_at_once_and_undo_restores(tui_workspace, player):

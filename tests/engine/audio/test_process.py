@@ -1,14 +1,10 @@
 import numpy as np
+import pytest
 import soundfile as sf
 
 from engine.audio import synth
-from engine.audio.process import (
-    encode_normalized_mp3,
-    peak_dbfs,
-    resample,
-    to_stereo,
-    trim,
-)
+from engine.audio.process import check_round_trip, encode_normalized_mp3, peak_dbfs, resample, to_stereo, trim
+from engine.errors import AudioError
 
 SR = synth.SR
 
@@ -45,7 +41,7 @@ def test_trim_cuts_to_the_limit_with_a_fade_and_no_click():
 def test_encoded_mp3_decodes_to_minus_one_dbfs_peak_and_same_length(tmp_path):
     x = synth.lofi(8, seed=3) * 0.3
     out = tmp_path / "t.mp3"
-    peak = encode_normalized_mp3(x, out)
+    peak = encode_normalized_mp3(x, out).peak_dbfs
     decoded, rate = sf.read(out, dtype="float32", always_2d=True)
     assert rate == SR and decoded.shape == x.shape
     assert abs(peak_dbfs(decoded) - (-1.0)) <= 0.3
@@ -55,3 +51,24 @@ def test_encoded_mp3_decodes_to_minus_one_dbfs_peak_and_same_length(tmp_path):
     # 320 kbps CBR: the size is the bitrate times the duration (plus a header)
     kbps = out.stat().st_size * 8 / 1000 / 8.0
     assert 310 < kbps < 335
+
+
+def test_codec_padding_is_not_an_error_and_the_decoded_length_is_reported(tmp_path):
+    # 6 s + 1 sample: LAME pads this length by 46 samples (a 198 s OGG of 9501697 frames was rejected for it)
+    x = synth.lofi(7, seed=4)[: 6 * SR + 1] * 0.5
+    encoded = encode_normalized_mp3(x, tmp_path / "odd.mp3")
+    decoded, _ = sf.read(tmp_path / "odd.mp3", dtype="float32", always_2d=True)
+    assert encoded.frames == decoded.shape[0] and abs(decoded.shape[0] - x.shape[0]) <= 1152
+    assert abs(encoded.peak_dbfs + 1.0) <= 0.3
+
+
+def test_round_trip_check_names_what_differed():
+    x = synth.lofi(3, seed=5) * 0.5
+    check_round_trip(x, SR, np.concatenate([x, np.zeros((1100, 2), np.float32)]), SR)  # padding: fine
+    late = np.concatenate([np.zeros((240, 2), np.float32), x[:-240]])  # 5 ms of silence in front
+    with pytest.raises(AudioError, match=r"shifted the audio by \+5.0 ms \(silence added at the start\)"):
+        check_round_trip(x, SR, late, SR)
+    with pytest.raises(AudioError, match=r"changed the length by \+2000 frames"):
+        check_round_trip(x, SR, np.concatenate([x, np.zeros((2000, 2), np.float32)]), SR)
+    with pytest.raises(AudioError, match="changed the sample rate"):
+        check_round_trip(x, SR, x, 44_100)

@@ -1,4 +1,4 @@
-from engine.catalog.split import assign_splits
+from engine.catalog.split import assign_splits, split_unassigned
 from engine.catalog.store import Catalog
 from engine.catalog.track import Track
 
@@ -56,3 +56,15 @@ def test_rejected_and_excluded_tracks_get_no_split(tmp_path):
     ])
     assign_splits(c)
     assert c.get("r").split == "none" and c.get("x").split == "none"
+
+
+def test_split_unassigned_is_lofi_split_with_its_defaults_and_says_what_it_did(tmp_path):
+    c, same = Catalog(tmp_path / "c.json"), Catalog(tmp_path / "same.json")
+    for catalog in (c, same):
+        catalog.put_many(_tracks(28, "CORE-01") + _tracks(6, "INST-01", split="train"))
+    report = split_unassigned(c)
+    assign_splits(same)
+    assert _splits(c) == _splits(same)
+    assert report.newly_assigned == {"train": 25, "validation": 3}
+    assert report.summary().startswith("28 accepted tracks had no split: assigned 25 to train and 3 to validation")
+    assert split_unassigned(c).summary() is None  # nothing left to assign: nothing to say
