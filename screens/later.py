@@ -1,33 +1,34 @@
-"""Screens 4-6 are built in a later issue; until then they say so plainly."""
+"""Screens 4-6 until their own screens land: each says what exists today, on the command line."""
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from screens.base import LofiScreen
 
-class _Later(Screen):
-    WHAT = ""
-    CLI = ""
+
+class _Later(LofiScreen):
+    NOW = ""
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(f"{self.TITLE} is not built yet: it comes in a later issue.\n\n"
-                     f"Meanwhile the command line does it: {self.CLI}", classes="later")
+        yield Static(f"{self.TITLE} has no screen yet.\n\n{self.NOW}", classes="later", markup=False)
         yield Footer()
 
 
 class CheckpointsScreen(_Later):
     TITLE = "4 Checkpoints"
-    CLI = "lofi eval --run R --checkpoint all; lofi checkpoints --run R"
+    NOW = ("On the command line today: lofi eval --run R --checkpoint all (FAD, CLAP and style metrics per "
+           "checkpoint), then lofi checkpoints --run R.")
 
 
 class ListeningScreen(_Later):
     TITLE = "5 Listening"
-    CLI = "blind A/B tests are not available yet"
+    NOW = "Blind listening tests (A/B, ABX, \"which is real?\") are not built yet, on the command line either."
 
 
 class ExportScreen(_Later):
     TITLE = "6 Export"
-    CLI = "ONNX export is not available yet"
+    NOW = ("On the command line today: lofi export --run R (ONNX bundle, fp32/fp16/int8/int4), "
+           "lofi compare-precisions --bundles ..., lofi generate --bundle B --prompt ..., lofi publish B --repo ...")

@@ -23,6 +23,30 @@ EVENTS = ("started", "resumed", "checkpoint_saved", "sample_generated", "diverge
           "finished", "failed")
 
 
+def describe_event(event: dict) -> str:
+    """One line a person reads for an event (the dashboard's log and ``lofi train`` print it)."""
+    e = event
+    name = e.get("event", "?")
+    if name == "started":
+        return f"started on {e.get('device', '?')} with {e.get('tracks', '?')} tracks"
+    if name == "resumed":
+        return f"resumed from step {e.get('from_step', e.get('step'))}"
+    if name == "checkpoint_saved":
+        removed = e.get("deleted") or []
+        return f"checkpoint saved: {e.get('path')}" + (f" (removed {', '.join(map(str, removed))})" if removed else "")
+    if name == "sample_generated":
+        return f"samples written: {e.get('path')}"
+    if name == "divergence":
+        return f"divergence: {e.get('reason')}"
+    if name == "rollback":
+        return (f"rolled back to step {e.get('to_step')} (attempt {e.get('attempt')}, learning rate "
+                f"x{e.get('lr_factor')})")
+    if name in ("stopped", "failed"):
+        return f"{name}: {e.get('reason')}" if e.get("reason") else name
+    extra = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("type", "event", "step", "time"))
+    return f"{name} {extra}".strip()
+
+
 class MetricsWriter:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from engine.model.check import check_base_model
 from engine.training.config import Setting, TrainConfig, settings
-from engine.training.events import parse_lines
+from engine.training.events import describe_event, parse_lines
 from engine.training.runs import (
     create_run,
     list_runs,
@@ -43,8 +43,7 @@ def _follow(path: Path, proc) -> int:
                         stderr.print(f"step {step}  loss {rec['loss']:.4f}  lr {rec['lr']:.2e}  "
                                      f"grad {rec['grad_norm']:.3f}  {rec['step_time']:.2f}s", highlight=False)
                     for e in m.events:
-                        extra = {k: v for k, v in e.items() if k not in ("type", "event", "step", "time")}
-                        stderr.print(f"[bold]{e['event']}[/] at step {e['step']} {extra or ''}", highlight=False)
+                        stderr.print(f"step {e['step']}  {describe_event(e)}", highlight=False, markup=False)
             if done:
                 return proc.returncode
             time.sleep(0.3)
