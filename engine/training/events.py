@@ -25,26 +25,24 @@ EVENTS = ("started", "resumed", "checkpoint_saved", "sample_generated", "diverge
 
 def describe_event(event: dict) -> str:
     """One line a person reads for an event (the dashboard's log and ``lofi train`` print it)."""
-    e = event
-    name = e.get("event", "?")
-    if name == "started":
-        return f"started on {e.get('device', '?')} with {e.get('tracks', '?')} tracks"
-    if name == "resumed":
-        return f"resumed from step {e.get('from_step', e.get('step'))}"
-    if name == "checkpoint_saved":
-        removed = e.get("deleted") or []
-        return f"checkpoint saved: {e.get('path')}" + (f" (removed {', '.join(map(str, removed))})" if removed else "")
-    if name == "sample_generated":
-        return f"samples written: {e.get('path')}"
-    if name == "divergence":
-        return f"divergence: {e.get('reason')}"
-    if name == "rollback":
-        return (f"rolled back to step {e.get('to_step')} (attempt {e.get('attempt')}, learning rate "
-                f"x{e.get('lr_factor')})")
-    if name in ("stopped", "failed"):
-        return f"{name}: {e.get('reason')}" if e.get("reason") else name
+    e, name = event, str(event.get("event", "?"))
+    texts = {
+        "started": "started" + (f" on {e['device']}" if "device" in e else "")
+                   + (f" with {e['tracks']} tracks" if "tracks" in e else ""),
+        "resumed": f"resumed from step {e.get('from_step', e.get('step'))}",
+        "checkpoint_saved": "checkpoint saved" + (f": {e['path']}" if e.get("path") else "")
+                            + (f" (removed {', '.join(map(str, e['deleted']))})" if e.get("deleted") else ""),
+        "sample_generated": f"samples written: {e.get('path')}",
+        "divergence": f"divergence: {e.get('reason')}",
+        "stopped": f"stopped ({e['reason']})" if e.get("reason") else "stopped",
+        "failed": f"failed ({e['reason']})" if e.get("reason") else "failed",
+        "rollback": f"rolled back to step {e.get('to_step')} (attempt {e.get('attempt')}, "
+                    f"learning rate x{e.get('lr_factor')})",
+    }
+    if name in texts:
+        return texts[name]
     extra = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("type", "event", "step", "time"))
-    return f"{name} {extra}".strip()
+    return f"{name}: {extra}" if extra else name
 
 
 class MetricsWriter:

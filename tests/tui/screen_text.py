@@ -36,3 +36,13 @@ def region_lines(app: App, selector: str) -> list[str]:
     """The part of the screen a widget really occupies (its region), as text lines."""
     region = app.screen.query_one(selector).region
     return [line[region.x:region.right].rstrip() for line in screen_lines(app)[region.y:region.bottom]]
+
+
+def toasts(app: App) -> str:
+    """The text of every notification on screen, each unwrapped into one line (toasts wrap long messages)."""
+    lines = screen_lines(app)
+    shown = []
+    for toast in app.screen.query("Toast"):
+        r = toast.region
+        shown.append(" ".join(" ".join(line[r.x:r.right].strip(" ▌▐▊▎") for line in lines[r.y:r.bottom]).split()))
+    return "\n".join(shown)

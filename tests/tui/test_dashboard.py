@@ -15,7 +15,7 @@ from engine.training.events import read_metrics
 from lofi_tui.app import SCREENS, LofiApp, help_text
 from lofi_tui.widgets.line_table import LineTable
 from tests.tui.conftest import write_run
-from tests.tui.screen_text import region_lines, screen_lines, screen_text
+from tests.tui.screen_text import region_lines, screen_lines, screen_text, toasts
 
 
 async def _settle(app, pilot):
@@ -82,7 +82,7 @@ async def test_training_keys_work_from_a_form_field(tui_workspace, player):
         assert "^x Stop" in screen_lines(app)[-1], "Stop stays in the Footer while a field has focus"
         await pilot.press("ctrl+x")
         await pilot.pause()
-        assert "no run attached" in screen_text(app)
+        assert "no run attached" in toasts(app)
         await pilot.press("escape")
         assert not isinstance(app.focused, Input)
         value = app.screen.query_one("#f-max_steps", Input).value
@@ -173,7 +173,7 @@ async def test_a_bad_number_names_its_field(tui_workspace, player):
         app.screen.query_one("#f-max_steps", Input).value = "ten"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "Steps: 'ten' is not a whole number" in screen_text(app)
+        assert "Steps: 'ten' is not a whole number" in toasts(app)
 
 
 # 5: dialogs fit and scroll ---------------------------------------------------------------------
@@ -221,7 +221,7 @@ async def test_flags_are_known_ones_only_with_a_clear_message(tui_workspace, pla
         app.screen.query_one("#answer", Input).value = "bogus_flag"
         await pilot.press("enter")
         await _settle(app, pilot)
-        assert "unknown flag 'bogus_flag'" in screen_text(app)
+        assert "unknown flag 'bogus_flag'" in toasts(app)
         assert "bogus_flag" not in catalog.get(tid).flags
 
 
@@ -299,7 +299,7 @@ async def test_a_damaged_catalog_is_one_clear_message_and_nothing_changes(tui_wo
     app = LofiApp(tui_workspace, player=player)
     async with app.run_test(size=(120, 32), notifications=True) as pilot:
         await _settle(app, pilot)
-        text = screen_text(app)
+        text = toasts(app)
         assert "catalog.json" in text and "Traceback" not in text
         await pilot.press("2")
         assert app.screen.TITLE == "2 Review", "the app goes on"
@@ -316,7 +316,7 @@ async def test_an_unexpected_worker_error_is_one_line_and_the_app_goes_on(tui_wo
         await _settle(app, pilot)
         app.screen.run_worker(broken, thread=True, exit_on_error=False, name="testing the policy")
         await _settle(app, pilot)
-        text = screen_text(app)
+        text = toasts(app)
         assert "ZeroDivisionError: division by zero in a worker" in text and "testing the policy" in text
         await pilot.press("2")
         assert app.screen.TITLE == "2 Review"
