@@ -85,9 +85,10 @@ async def test_training_keys_work_from_a_form_field(tui_workspace, player):
         assert "no run attached" in toasts(app)
         await pilot.press("escape")
         assert not isinstance(app.focused, Input)
-        value = app.screen.query_one("#f-max_steps", Input).value
+        field = app.screen.query_one("#f-max_steps", Input)
+        value = field.value
         await pilot.press("plus", "1")
-        assert app.screen.query_one("#f-max_steps", Input).value == value, "+ and 1 were not typed into the field"
+        assert field.value == value, "+ and 1 were not typed into the field"
         assert app.screen.TITLE == "1 Catalog"
         await pilot.press("3")
         await pilot.click("#f-run")
