@@ -8,10 +8,10 @@ into a notification naming what failed. Nothing a worker does can take the dashb
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Iterable
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand

@@ -38,13 +38,9 @@ if TYPE_CHECKING:
     from engine.ingest import IngestReport
 
 
-def duration(seconds: float | None) -> str:
-    return f"{int(seconds // 60)}:{int(seconds % 60):02d}" if seconds else "-"
-
-
 COLUMNS: tuple[Column[Track], ...] = (
     Column("title", "Title", lambda t: t.title, lambda t: t.title.lower(), flex=3, minimum=12),
-    Column("dur", "Len", lambda t: duration(t.duration_sec), lambda t: t.duration_sec or 0.0, width=5),
+    Column("dur", "Len", lambda t: t.duration_text, lambda t: t.duration_sec or 0.0, width=5),
     Column("style", "Style", lambda t: t.primary_style or "-", lambda t: t.primary_style or "", width=9),
     Column("score", "Score", lambda t: str(round(t.quality_score or 0)), lambda t: t.quality_score or 0.0, width=5),
     Column("status", "Status", lambda t: f"{t.status}: {t.reason}" if t.reason else t.status,

@@ -28,7 +28,7 @@ from engine.errors import LofiError
 from engine.model.check import check_base_model
 from engine.training.checkpoints import list_checkpoints
 from engine.training.config import Setting, TrainConfig, TrainConfigError, settings
-from engine.training.events import RunMetrics, describe_event, parse_lines
+from engine.training.events import RunMetrics, follow_metrics, format_event, parse_lines
 from engine.training.runs import (
     create_run,
     list_runs,
@@ -263,27 +263,8 @@ class TrainingScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="following the run")
     def follow(self, run: str, stop: threading.Event) -> None:
-        from watchfiles import watch
-
-        path = run_dir(self.app.workspace, run)
-        metrics = path / "metrics.jsonl"
-        offset = 0
-
-        def read_new() -> None:
-            nonlocal offset
-            if not metrics.exists():
-                return
-            with open(metrics, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-            complete = data[: data.rfind(b"\n") + 1]
-            offset += len(complete)
-            if complete:
-                self.post_message(MetricsLines(run, complete.decode("utf-8", "replace").splitlines()))
-
-        read_new()
-        for _changes in watch(path, stop_event=stop, debounce=100, step=50, rust_timeout=500, yield_on_timeout=True):
-            read_new()
+        follow_metrics(run_dir(self.app.workspace, run), lambda lines: self.post_message(MetricsLines(run, lines)),
+                       done=stop.is_set)
 
     def on_metrics_lines(self, message: MetricsLines) -> None:
         if message.run != self.following:
@@ -292,7 +273,7 @@ class TrainingScreen(LofiScreen):
         parse_lines(message.lines, self.metrics)
         log = self.query_one("#train-events", Log)
         for e in self.metrics.events[before:]:
-            log.write_line(f"step {e['step']:>6}  {describe_event(e)}")
+            log.write_line(format_event(e))
         if len(self.metrics.events) > before:
             self._update_status()  # an event can change the run's status (stopped, finished)
         else:

@@ -32,18 +32,15 @@ def _known_values(taxonomy: Taxonomy | None) -> dict[str, tuple[str, ...] | None
             "category": tuple(sorted({taxonomy.category(s) for s in taxonomy.ids})) if taxonomy else None}
 
 
-def _test(key: str, value: str) -> Callable[[Track], bool]:
-    if key == "status":
-        return lambda t: t.status == value
+def term_matches(track: Track, key: str, value: str) -> bool:
+    """One ``key:value`` term (case-insensitive); the filter box and ``Catalog.select`` both use it."""
+    value = value.lower()
     if key == "style":
-        return lambda t: value.upper() in t.styles
+        return value.upper() in track.styles
     if key == "flag":
-        return lambda t: value in t.flags
-    if key == "split":
-        return lambda t: t.split == value
-    if key == "category":
-        return lambda t: t.category == value
-    return lambda t: (t.reason or "") == value
+        return value in track.flags
+    field = {"status": track.status, "split": track.split, "category": track.category, "reason": track.reason}
+    return (field[key] or "").lower() == value
 
 
 def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
@@ -64,7 +61,7 @@ def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
             problems.append(f"{raw}: no {key} '{value}' (known: {', '.join(known[key][:12])}"
                             f"{', ...' if len(known[key]) > 12 else ''})")
         else:
-            tests.append((_test(key, value), negated))
+            tests.append(((lambda t, k=key, v=value: term_matches(t, k, v)), negated))
     return Query(tuple(tests), tuple(problems))
 
 

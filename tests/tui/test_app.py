@@ -197,7 +197,7 @@ async def test_training_view_follows_metrics_within_a_second(tui_workspace, play
         assert 21 in app.screen.metrics.steps  # within 2 s here, usually ~0.2 s
         stats = str(app.screen.query_one("#train-stats").render())
         assert "step 21/100" in stats and "interrupted" in stats, "no process: not running, no speed shown"
-        assert "checkpoint saved" in "\n".join(app.screen.query_one("#train-events").lines)
+        assert "checkpoint_saved" in "\n".join(app.screen.query_one("#train-events").lines)
 
 
 async def test_starting_without_a_base_model_says_what_to_do(tui_workspace, player):

@@ -156,10 +156,10 @@ async def test_events_read_as_sentences_and_smoothing_steps_evenly(tui_workspace
         app.screen.query_one("#runs", Select).value = "done"
         for _ in range(100):
             await pilot.pause(0.02)
-            if "checkpoint saved" in screen_text(app):
+            if "checkpoint_saved" in screen_text(app):
                 break
         text = screen_text(app)
-        assert "checkpoint saved: checkpoints/step-20" in text and "{'path'" not in text
+        assert "checkpoint_saved  path checkpoints/step-20" in text and "{'path'" not in text
         for key, shown in (("plus", "0.95"), ("plus", "0.98"), ("plus", "0.99"), ("minus", "0.98")):
             await pilot.press(key)
             await pilot.pause()
