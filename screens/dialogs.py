@@ -6,14 +6,14 @@ text, never markup (a lyrics hint shows ``[Verse]``).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
-from textual.suggester import SuggestFromList, Suggester
+from textual.suggester import Suggester, SuggestFromList
 from textual.widgets import Input, Label, OptionList
 from textual.widgets.option_list import Option
 

@@ -8,10 +8,10 @@ exist) is left out and named in ``Query.problems``, so a typo is reported instea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
-from engine.catalog.track import ALL_FLAGS, STATUSES, SPLITS, Track
+from engine.catalog.track import ALL_FLAGS, SPLITS, STATUSES, Track
 from engine.labels.styles import Taxonomy
 
 KEYS = ("status", "style", "flag", "split", "category", "reason")

@@ -11,7 +11,6 @@ lengths, durations and shapes behave like the real thing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch

@@ -8,8 +8,9 @@ Cells are plain text, never markup: a title like ``rain [demo]`` shows its brack
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from typing import Any, Generic, TypeVar
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -64,12 +65,12 @@ class LineTable(ScrollView, Generic[T], can_focus=True):
     class Highlighted(Message):
         """The cursor row changed (or the rows under it did)."""
 
-        def __init__(self, table: "LineTable", item: Any | None) -> None:
+        def __init__(self, table: LineTable, item: Any | None) -> None:
             super().__init__()
             self.table, self.item = table, item
 
         @property
-        def control(self) -> "LineTable":
+        def control(self) -> LineTable:
             return self.table
 
     def __init__(self, columns: Sequence[Column[T]], identity: Callable[[T], Any], **kwargs: Any) -> None:
@@ -176,7 +177,7 @@ class LineTable(ScrollView, Generic[T], can_focus=True):
 
     def _cells(self, texts: list[str], width: int, style: Style) -> Strip:
         segments = []
-        for (column, _, w), text in zip(self._layout(width), texts):
+        for (_, _, w), text in zip(self._layout(width), texts, strict=True):
             cell = text if cell_len(text) <= w else set_cell_size(text, w - 1) + "…"
             segments.append(Segment(set_cell_size(cell, w) + " ", style))
         return Strip(segments).crop_extend(0, width, style)

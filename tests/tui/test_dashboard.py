@@ -10,10 +10,9 @@ import psutil
 from textual.widgets import Input, OptionList, Select
 
 from engine.catalog.store import Catalog
-from engine.training.runs import PID_FILE, run_status
 from engine.training.events import read_metrics
+from engine.training.runs import PID_FILE, run_status
 from lofi_tui.app import SCREENS, LofiApp, help_text
-from lofi_tui.widgets.line_table import LineTable
 from tests.tui.conftest import write_run
 from tests.tui.screen_text import region_lines, screen_lines, screen_text, toasts
 
