@@ -117,11 +117,10 @@ async def test_the_dashboard_reattaches_to_a_running_run_and_shows_its_settings(
     try:
         app = LofiApp(tui_workspace, player=player)
         async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.press("3")
-            await _settle(app, pilot)
-            for _ in range(100):
+            await pilot.press("3")  # it attaches at once: its follower runs until the screen goes, so no settling
+            for _ in range(200):
                 await pilot.pause(0.02)
-                if len(app.screen.metrics.steps) == 30:
+                if app.screen.TITLE == "3 Training" and len(app.screen.metrics.steps) == 30:
                     break
             await pilot.pause()
             text = screen_text(app)
