@@ -87,6 +87,8 @@ def model_card(manifest: dict, card: dict) -> str:
         body += [f"Evaluation at this checkpoint ({metrics.get('embedding')} embedding, {metrics.get('samples')} "
                  "clips): " + ", ".join(f"{k} {metrics[k]:.4g}" for k in ("fad", "fad_inf", "clap", "distinctness")
                                         if metrics.get(k) is not None) + ".", ""]
+        caveats = metrics.get("caveats") or {}  # what the evaluation marked unreliable, said next to the numbers
+        body += [*(f"- {k}: {reason}" for k, reason in caveats.items()), *([""] if caveats else [])]
     body += ["## Use", "", "```sh", "lofi generate --bundle . --prompt \"lofi hip hop, chill, vinyl crackle\" "
              "--duration 30 --out track.wav", "```", "",
              "or serve it to lofi.nvim: `lofi-daemon --daemon --model-dir .` (see lofi-tui's docs/lofi-nvim.md).",
