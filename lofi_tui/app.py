@@ -1,19 +1,31 @@
-"""The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers."""
+"""The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers.
+
+One worker policy for every screen (as Harlequin does it): workers run with ``exit_on_error=False`` and
+post typed messages with their results; when one fails, :meth:`LofiApp.worker_failed` turns the error
+into a notification naming what failed. Nothing a worker does can take the dashboard down.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from multiprocessing import resource_tracker
+from pathlib import Path
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Markdown
+from textual.widgets import Input, Markdown, TextArea
+from textual.worker import Worker, WorkerState
 
 from engine import settings
 from engine.audio.playback import Player, open_player
+from engine.errors import LofiError
 from engine.workspace import Workspace, display_path
 from lofi_tui.playback import PlaybackMixin
+from screens.base import LofiScreen
 from screens.catalog import CatalogScreen
 from screens.checkpoints import CheckpointsScreen
 from screens.later import ExportScreen
@@ -21,54 +33,71 @@ from screens.listening import ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
 
-HELP = """\
-# lofi-tui
+log = logging.getLogger("lofi_tui")
 
-| key | action |
-|---|---|
-| `1` `2` `3` | Catalog, Review, Training |
-| `4` `5` `6` | Checkpoints, Listening, Export (later) |
-| `ctrl+p` | command palette: every action |
-| `?` | this help |
-| `q` | quit (training runs keep going) |
 
-**Catalog**: type in the filter (`status:rejected`, `style:CORE-01`, `flag:needs_review`, `split:train`, words),
-click a column to sort, `space` play, `i` import, `d` style distribution, `r` reload.
+@dataclass(frozen=True)
+class ScreenEntry:
+    key: str
+    mode: str
+    name: str
+    screen: type[LofiScreen]
+    keys: str  # the screen's keys, for the help dialog
 
-**Review**: `space` play, `s` primary style, `S` add a style, `t` tags, `i` instrumental, `l` lyrics, `r` rating, `f` flag,
-`a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
 
-**Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.
+# The six screens, in one place: the number keys, the modes, the palette and the help are made from it.
+SCREENS = (
+    ScreenEntry("1", "catalog", "Catalog", CatalogScreen,
+                "type in the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
+                "`enter` back to the table; `s`/`S` sort (or click a column); `space` play, `i` import, `d` style "
+                "distribution, `r` reload."),
+    ScreenEntry("2", "review", "Review", ReviewScreen,
+                "`space` play, `s` primary style, `S` add a style, `t` tags, `i` instrumental, `l` lyrics, `r` rating, "
+                "`f` flag, `a` approve (and go on), `x` exclude, `u` undo, `n`/`p` next/previous."),
+    ScreenEntry("3", "training", "Training", TrainingScreen,
+                "fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `escape` leaves a field, `+`/`-` "
+                "smoothing."),
+    ScreenEntry("4", "checkpoints", "Checkpoints", CheckpointsScreen,
+                "arrows move in the sample matrix, `space` plays a cell, `[` `]` switch to the previous/next checkpoint "
+                "at the same position, `b` to the base model, `l` loop start / end / off, `v` loudness matching, `x` "
+                "stop, `g` render missing cells (`escape` cancels), `c` category, `r` next run, `s`/`S` sort the table, "
+                "`m` mark best (with a note), `M` clear the mark, `a` ABX or `p` preference test between the two clips "
+                "compared, `e` export the checkpoint."),
+    ScreenEntry("5", "listening", "Listening", ListeningScreen,
+                "`n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x` "
+                "listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no "
+                "preference) then `enter` to answer, `escape` to leave and resume later."),
+    ScreenEntry("6", "export", "Export", ExportScreen, "not built yet: `lofi export` does it (see the screen)."),
+)
 
-**Checkpoints**: arrows move in the sample matrix, `space` plays a cell, `[` `]` switch to the previous/next
-checkpoint at the same position, `b` to the base model, `l` loop start / end / off, `v` loudness matching,
-`x` stop, `g` render missing cells (`escape` cancels), `c` category, `r` next run, `s`/`S` sort the table,
-`m` mark best (with a note), `M` clear the mark, `a` ABX or `p` preference test between the two clips
-compared, `e` export the checkpoint.
 
-**Listening**: `n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x`
-listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no preference) then
-`enter` to answer, `escape` to leave and resume later.
-"""
+def help_text() -> str:
+    keys = " ".join(f"`{s.key}` {s.name}" for s in SCREENS)
+    lines = ["# lofi-tui", "", "| key | action |", "|---|---|", f"| {keys} | switch screens (from anywhere "
+             "but a text field: `escape` leaves a field first) |",
+             "| `ctrl+p` | command palette: every action of every screen |", "| `?` | this help |",
+             "| `escape` | leave a text field; close a dialog |",
+             "| `q` / `ctrl+q` | quit (training runs keep going) |", ""]
+    lines += [f"**{s.key} {s.name}**: {s.keys}\n" for s in SCREENS]
+    return "\n".join(lines)
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
-        yield Markdown(HELP, classes="dialog")
+        with VerticalScroll(classes="dialog"):
+            yield Markdown(help_text())
 
 
 class LofiApp(PlaybackMixin, App[None]):
     CSS_PATH = "lofi.tcss"
     TITLE = "lofi-tui"
+    MODES = {s.mode: s.screen for s in SCREENS}
     BINDINGS = [
-        Binding("1", "switch_mode('catalog')", "Catalog", id="app.catalog"),
-        Binding("2", "switch_mode('review')", "Review", id="app.review"),
-        Binding("3", "switch_mode('training')", "Training", id="app.training"),
-        Binding("4", "switch_mode('checkpoints')", "Checkpoints", show=False, id="app.checkpoints"),
-        Binding("5", "switch_mode('listening')", "Listening", show=False, id="app.listening"),
-        Binding("6", "switch_mode('export')", "Export", show=False, id="app.export"),
+        # Not in the Footer (it must fit 80 columns): the title names the screen's key, ? lists them all.
+        *(Binding(s.key, f"switch_mode('{s.mode}')", s.name, show=False, priority=True, id=f"app.{s.mode}")
+          for s in SCREENS),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
     ]
@@ -80,16 +109,27 @@ class LofiApp(PlaybackMixin, App[None]):
         # needs a real one: start it now, while stderr is still the terminal.
         resource_tracker.ensure_running()
         self.workspace = workspace
-        configured = settings.current().base_model
-        self.base_model = base_model or (str(configured) if configured else None)
         self.player = player or open_player()
-        self.sub_title = f"{display_path(workspace.root)}  ·  model: {self.base_model or 'none (set --base-model)'}"
+        configured = settings.current().base_model
+        self.base_model: str | None = None
+        self.show_model(base_model or (str(configured) if configured else None))
 
-    MODES = {"catalog": CatalogScreen, "review": ReviewScreen, "training": TrainingScreen,
-             "checkpoints": CheckpointsScreen, "listening": ListeningScreen, "export": ExportScreen}
+    def show_model(self, base_model: str | None) -> None:
+        """The header names the workspace and the base model the next run trains on."""
+        self.base_model = base_model
+        model = display_path(Path(base_model)) if base_model else "none (set --base-model)"
+        self.sub_title = f"{display_path(self.workspace.root)}  ·  model: {model}"
 
     def on_mount(self) -> None:
         self.switch_mode("catalog")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Screen keys are typed into a text field that has focus (a run name has digits); elsewhere they switch."""
+        if action == "switch_mode" and isinstance(self.focused, (Input, TextArea)):
+            return False
+        if action == "switch_mode" and isinstance(self.screen, ModalScreen):
+            return False
+        return True
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -99,17 +139,47 @@ class LofiApp(PlaybackMixin, App[None]):
         self.switch_mode("listening")
         self.call_after_refresh(self.screen.action_new, kind, a, b)
 
+    def action_help_quit(self) -> None:
+        self.notify("Press q (or ctrl+q in a text field) to quit; training runs keep going.",
+                    title="Do you want to quit?")
+
+    # -- the worker policy ------------------------------------------------------------------
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        self.worker_failed(event)
+
+    def worker_failed(self, event: Worker.StateChanged) -> None:
+        """Every screen's workers end here: an error becomes one notification; the app goes on."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = event.worker.error
+        what = event.worker.name or "background work"
+        if isinstance(error, LofiError):
+            self.notify(str(error), title=f"Failed: {what}", severity="error", timeout=10)
+        else:
+            log.error("worker %r failed", what, exc_info=error)
+            self.notify(f"{type(error).__name__}: {error}", title=f"Unexpected error while {what}",
+                        severity="error", timeout=10)
+
     def notify(self, message: str, **options) -> None:
         """Messages carry file names and paths ("[2019] album/..."): never read them as markup."""
         super().notify(message, **{**options, "markup": False})
 
+    # -- the command palette ----------------------------------------------------------------
+
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Global actions always; every screen's actions too, named by their screen (picking one goes there)."""
         yield from super().get_system_commands(screen)
-        for key, name in (("catalog", "Catalog"), ("review", "Review"), ("training", "Training"),
-                          ("checkpoints", "Checkpoints"), ("listening", "Listening"), ("export", "Export")):
-            yield SystemCommand(f"Go to {name}", f"Switch to the {name} screen", lambda k=key: self.switch_mode(k))
+        for s in SCREENS:
+            yield SystemCommand(f"Go to {s.name}", f"Switch to the {s.key} {s.name} screen",
+                                lambda m=s.mode: self.switch_mode(m))
         yield SystemCommand("Help", "Keys and what they do", self.action_help)
-        for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.description:
-                yield SystemCommand(binding.description, f"{screen.TITLE}: {binding.key}",
-                                    lambda a=binding.action, s=screen: s.run_action(a))
+        for s in SCREENS:
+            for binding in s.screen.BINDINGS:
+                if isinstance(binding, Binding) and binding.description:
+                    yield SystemCommand(f"{s.name}: {binding.description}", f"{s.key} {s.name} · key {binding.key}",
+                                        lambda m=s.mode, a=binding.action: self._run_on(m, a))
+
+    def _run_on(self, mode: str, action: str) -> None:
+        self.switch_mode(mode)
+        self.call_after_refresh(lambda: self.screen.run_action(action))

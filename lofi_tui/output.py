@@ -20,8 +20,9 @@ from rich.progress import (
 
 from engine.progress import Progress as EngineProgress
 
-stderr = Console(stderr=True)
-stdout = Console()
+# Output carries titles and paths ("rain [demo]", "[2019] album/"): never read as markup; styled parts are Text.
+stderr = Console(stderr=True, markup=False)
+stdout = Console(markup=False)
 
 
 def _default(obj: Any) -> Any:
@@ -45,7 +46,7 @@ def progress_bar(description: str, enabled: bool = True) -> Iterator:
         yield lambda _p: None
         return
     with Progress(
-        TextColumn("[bold]{task.description}"),
+        TextColumn("{task.description}", style="bold", markup=False),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),

@@ -10,31 +10,23 @@ from engine.audio.playback import Player
 
 
 class PlaybackMixin:
-    """An app with a ``player``: decoding happens in a worker, errors become notifications, and a machine
-    without audio output is told so once (the player still keeps position, seeks and loops)."""
+    """An app with a ``player``: decoding happens in a worker whose errors go through the app's worker policy
+    (a notification, never a crash). Without audio output every press of play says so (a switch does not:
+    the player still keeps position, seeks and loops, so screens behave the same)."""
 
     player: Player
-    _told_no_audio = False
 
     def play(self, path: Path, start: float = 0.0, gain_db: float = 0.0) -> None:
         """Play a file from ``start`` seconds."""
-        self._tell_if_silent()
+        if not self.player.available:
+            self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
         self._in_background(self.player.play, path, start=start, gain_db=gain_db)
 
     def switch(self, path: Path, gain_db: float = 0.0) -> None:
         """Swap the playing clip for ``path`` at the same position (A/B comparisons)."""
-        self._tell_if_silent()
         self._in_background(self.player.switch, path, gain_db=gain_db)
 
-    def _tell_if_silent(self) -> None:
-        if not self.player.available and not self._told_no_audio:
-            self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
-            self._told_no_audio = True
-
-    @work(thread=True, exclusive=True, group="playback")
+    @work(thread=True, exclusive=True, group="playback", exit_on_error=False, name="playing a clip")
     def _in_background(self, action, path: Path, **options) -> None:
         """Decoding a long MP3 takes a moment: never on the UI thread."""
-        try:
-            action(path, **options)
-        except Exception as exc:  # a bad file or a device that disappears must not take the app down
-            self.call_from_thread(self.notify, f"could not play {Path(path).name}: {exc}", severity="error")
+        action(path, **options)

@@ -1,28 +1,33 @@
 """2 Review: one track at a time from the queue of tracks that need a person, all keyboard.
 
-Every change goes through the engine's labelling functions at once (files moved, prompt and
-lyrics rewritten, catalog saved) in a worker; ``u`` undoes the last change by restoring the
-track's previous record and files.
+Every change goes through the engine's labelling functions at once (files moved, prompt and lyrics
+rewritten, catalog saved). Changes are written by one writer thread, in the order they were made, so a
+quick ``a`` then ``u`` never interleave; ``u`` undoes the last change by restoring the track's previous
+record and files.
 """
 
 from __future__ import annotations
 
 import copy
+import threading
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from engine.catalog.query import review_queue
 from engine.catalog.store import Catalog
-from engine.catalog.track import Track
+from engine.catalog.track import USER_FLAGS, Track
 from engine.errors import LofiError
 from engine.labels.labelling import LabelChange, apply_label, lyrics_text, save_labelled
 from engine.labels.styles import load_styles
+from screens.base import LofiScreen, StatusLine
 from screens.dialogs import PromptDialog, StylePicker
 
 
@@ -33,12 +38,27 @@ class QueueLoaded(Message):
 
 
 class Applied(Message):
-    def __init__(self, track: Track | None, before: Track | None, error: str | None = None) -> None:
+    """A change was saved; ``before`` is what undo restores (None for an undo itself)."""
+
+    def __init__(self, track: Track, before: Track | None) -> None:
         super().__init__()
-        self.track, self.before, self.error = track, before, error
+        self.track, self.before = track, before
 
 
-class ReviewScreen(Screen):
+class EditFailed(Message):
+    def __init__(self, error: LofiError) -> None:
+        super().__init__()
+        self.error = error
+
+
+@dataclass(frozen=True)
+class Edit:
+    track_id: str
+    change: LabelChange | None = None  # None: restore ``snapshot``
+    snapshot: Track | None = None
+
+
+class ReviewScreen(LofiScreen):
     TITLE = "2 Review"
     BINDINGS = [
         Binding("space", "play", "Play", id="review.play"),
@@ -62,11 +82,14 @@ class ReviewScreen(Screen):
         self.position = 0
         self.undo: list[Track] = []
         self.taxonomy = load_styles()
+        self._edits: deque[Edit] = deque()
+        self._writing = False  # a writer thread is draining ``_edits``
+        self._lock = threading.Lock()
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("Loading the review queue...", id="review-card")
-        yield Static("", id="status-line")
+        yield StatusLine(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -75,7 +98,7 @@ class ReviewScreen(Screen):
     def on_screen_resume(self) -> None:
         self.load_queue()
 
-    @work(thread=True, exclusive=True, group="review-load")
+    @work(thread=True, exclusive=True, group="review-load", exit_on_error=False, name="loading the review queue")
     def load_queue(self) -> None:
         self.post_message(QueueLoaded(review_queue(Catalog(self.app.workspace.catalog_path).all())))
 
@@ -95,7 +118,7 @@ class ReviewScreen(Screen):
         t = self.current_track
         if t is None:
             card.update("Nothing needs review. New imports land here with the needs_review flag.")
-            self.query_one("#status-line", Static).update("")
+            self.status("")
             return
         text = Text()
         text.append(f"{t.title}\n", style="bold")
@@ -111,6 +134,9 @@ class ReviewScreen(Screen):
         text.append((", ".join(edits) or "no edits") + "\n")
         text.append("Prompt  ", style="bold")
         text.append((t.prompt or "-") + "\n")
+        text.append("Vocals  ", style="bold")
+        text.append({True: "instrumental (set)", False: "with lyrics (set)"}.get(
+            t.instrumental, "not set: follows the style (i marks it instrumental)") + "\n")
         text.append("Lyrics  ", style="bold")
         text.append((lyrics_text(t, self.taxonomy) or "none yet (needed: vocal style)") + "\n")
         text.append("License ", style="bold")
@@ -118,37 +144,55 @@ class ReviewScreen(Screen):
         text.append("Rating  ", style="bold")
         text.append(" ".join(f"{r.rating}/5 ({r.by})" for r in t.ratings) or "-")
         card.update(text)
-        self.query_one("#status-line", Static).update(
-            f"track {self.position + 1} of {len(self.queue)} · {len(self.undo)} change(s) to undo")
+        self.status(f"track {self.position + 1} of {len(self.queue)} · {len(self.undo)} change(s) to undo")
 
-    # -- changes ----------------------------------------------------------------------------
+    # -- changes: one writer, in order -------------------------------------------------------
 
     def _change(self, change: LabelChange) -> None:
         if self.current_track is not None:
-            self.apply_change(self.current_track.id, change)
+            self._write(Edit(self.current_track.id, change=change))
 
-    @work(thread=True, group="review-write")
-    def apply_change(self, track_id: str, change: LabelChange) -> None:
+    def _write(self, edit: Edit) -> None:
+        with self._lock:
+            self._edits.append(edit)
+            if self._writing:
+                return  # the running writer takes it next
+            self._writing = True
+        self.write_edits()
+
+    @work(thread=True, group="review-write", exit_on_error=False, name="saving a review change")
+    def write_edits(self) -> None:
+        """Apply queued edits one after another, in the order they were made, then end."""
+        try:
+            while True:
+                with self._lock:
+                    if not self._edits:
+                        self._writing = False
+                        return
+                    edit = self._edits.popleft()
+                self._apply(edit)
+        except BaseException:
+            with self._lock:  # the policy reports the error; the next edit starts a new writer
+                self._writing = False
+            raise
+
+    def _apply(self, edit: Edit) -> None:
         catalog = Catalog(self.app.workspace.catalog_path)
-        before = catalog.get(track_id)
         try:
-            after = apply_label(self.app.workspace, catalog, self.taxonomy, track_id, change)
-            self.post_message(Applied(after, copy.deepcopy(before)))
-        except LofiError as exc:
-            self.post_message(Applied(None, None, str(exc)))
+            if edit.snapshot is not None:
+                save_labelled(self.app.workspace, catalog, self.taxonomy, edit.snapshot)
+                self.post_message(Applied(edit.snapshot, None))
+            elif edit.change is not None:
+                before = copy.deepcopy(catalog.get(edit.track_id))
+                after = apply_label(self.app.workspace, catalog, self.taxonomy, edit.track_id, edit.change)
+                self.post_message(Applied(after, before))
+        except LofiError as exc:  # this edit is refused; the next ones still apply
+            self.post_message(EditFailed(exc))
 
-    @work(thread=True, group="review-write")
-    def restore_snapshot(self, snapshot: Track) -> None:
-        try:
-            save_labelled(self.app.workspace, Catalog(self.app.workspace.catalog_path), self.taxonomy, snapshot)
-            self.post_message(Applied(snapshot, None))
-        except LofiError as exc:
-            self.post_message(Applied(None, None, str(exc)))
+    def on_edit_failed(self, message: EditFailed) -> None:
+        self.notify(str(message.error), title="Not saved", severity="error")
 
     def on_applied(self, message: Applied) -> None:
-        if message.error:
-            self.notify(message.error, severity="error")
-            return
         if message.before is not None:
             self.undo.append(message.before)
         self.queue = [message.track if t.id == message.track.id else t for t in self.queue]
@@ -162,7 +206,7 @@ class ReviewScreen(Screen):
         ids = [t.id for t in self.queue]
         if snapshot.id in ids:
             self.position = ids.index(snapshot.id)
-        self.restore_snapshot(snapshot)
+        self._write(Edit(snapshot.id, snapshot=snapshot))
 
     def action_styles(self) -> None:
         def picked(style: str | None) -> None:
@@ -203,26 +247,28 @@ class ReviewScreen(Screen):
             on = flag not in self.current_track.flags
             return LabelChange(flags_on=[flag] if on else [], flags_off=[] if on else [flag])
 
-        self._ask("Flag to toggle (e.g. tempo_mismatch, excluded)", toggle)
+        self._ask("Flag to set or clear:", toggle, choices=USER_FLAGS)
 
-    def _ask(self, question: str, make) -> None:
+    def _ask(self, question: str, make: Callable[[str], LabelChange | None], choices: tuple[str, ...] = ()) -> None:
         def answered(value: str | None) -> None:
             if value is not None and self.current_track is not None:
                 change = make(value)
                 if change is not None:
                     self._change(change)
 
-        self.app.push_screen(PromptDialog(question), answered)
+        self.app.push_screen(PromptDialog(question, choices=choices), answered)
 
     def action_instrumental(self) -> None:
         if self.current_track:
-            self._change(LabelChange(instrumental=not bool(self.current_track.instrumental)))
+            self._change(LabelChange(instrumental=not self.current_track.instrumental))
 
     def action_approve(self) -> None:
         self._change(LabelChange(flags_off=["needs_review", "excluded"]))
+        self.action_next()
 
     def action_exclude(self) -> None:
         self._change(LabelChange(flags_on=["excluded"]))
+        self.action_next()
 
     def action_next(self) -> None:
         if self.queue:

@@ -1,8 +1,11 @@
 """3 Training: configure, start, stop, resume or attach to a run, and watch it live.
 
-Runs are separate processes started in their own session, so closing the dashboard never stops
-one. The live view follows ``metrics.jsonl`` with watchfiles in a worker; curves are decimated to
-the chart's width (min/max per column), so 100,000 steps draw as fast as 100.
+The form is generated from :class:`TrainConfig`'s field metadata (labels, defaults, ranges): no second list
+of settings here. Runs are separate processes started in their own session, so closing the dashboard never
+stops one; opening it again re-attaches to a running run. Children this dashboard started are reaped once a
+second, so a stopped run never lingers as a zombie. The live view follows ``metrics.jsonl`` with watchfiles
+in a worker; curves are decimated to the chart's width (min/max per column), so 100,000 steps draw as fast
+as 100.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ import threading
 from pathlib import Path
 
 import numpy as np
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Grid, Vertical
+from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select, Static
 from textual_plotext import PlotextPlot
 
@@ -25,7 +28,8 @@ from engine.catalog.split import split_unassigned
 from engine.catalog.store import Catalog
 from engine.errors import LofiError
 from engine.model.check import check_base_model
-from engine.training.config import TrainConfig
+from engine.training.checkpoints import list_checkpoints
+from engine.training.config import Setting, TrainConfig, TrainConfigError, settings
 from engine.training.events import RunMetrics, follow_metrics, format_event, parse_lines
 from engine.training.runs import (
     create_run,
@@ -33,15 +37,19 @@ from engine.training.runs import (
     new_run_name,
     request_stop,
     run_dir,
+    run_status,
     start_run,
 )
 from engine.training.series import decimate_minmax, ema
+from engine.workspace import display_path
+from screens.base import LofiScreen, StatusLine
 
-FIELDS = (("run", "Run", ""), ("base_model", "Base model", ""), ("rank", "Rank", "64"), ("alpha", "Alpha", "32"),
-          ("learning_rate", "LR", "1e-4"), ("max_steps", "Steps", "10000"), ("checkpoint_every", "Ckpt every", "2000"),
-          ("sample_every", "Sample every", "0"), ("grad_clip", "Grad clip", "0.5"))
-NUMERIC = {"rank": int, "alpha": float, "learning_rate": float, "max_steps": int, "checkpoint_every": int,
-           "sample_every": int, "grad_clip": float}
+FORM = tuple(s for s in settings() if s.label)
+SMOOTHING = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+
+
+class LineChart(PlotextPlot, can_focus=True):
+    """A plotext chart that takes focus when clicked, so a click leaves a form field."""
 
 
 class MetricsLines(Message):
@@ -50,77 +58,135 @@ class MetricsLines(Message):
         self.run, self.lines = run, lines
 
 
-class TrainingScreen(Screen):
+class RunLaunched(Message):
+    def __init__(self, config: TrainConfig, process: subprocess.Popen, split_note: str | None = None) -> None:
+        super().__init__()
+        self.config, self.process, self.split_note = config, process, split_note
+
+
+def parse_setting(setting: Setting, text: str) -> object:
+    """The form's text as the setting's type; the error names the field as the form labels it."""
+    text = text.strip()
+    if setting.type is list:
+        return [part.strip() for part in text.split(",") if part.strip()]
+    if setting.type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise TrainConfigError(f"{setting.label}: {text!r} is not a whole number") from None
+    if setting.type is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise TrainConfigError(f"{setting.label}: {text!r} is not a number") from None
+    return text
+
+
+def _shown(setting: Setting, value: object) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if setting.name == "base_model" and value:
+        return str(display_path(Path(str(value))))
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class TrainingScreen(LofiScreen):
     TITLE = "3 Training"
-    AUTO_FOCUS = "#train-events"  # keep number keys for switching screens until a field is clicked
+    AUTO_FOCUS = "#loss-chart"  # keep number keys for switching screens until a field is clicked
+    MAIN = "#loss-chart"
     BINDINGS = [
-        Binding("ctrl+s", "start", "Start", id="training.start"),
-        Binding("ctrl+x", "stop", "Stop", id="training.stop"),
-        Binding("ctrl+r", "resume", "Resume", id="training.resume"),
-        Binding("plus", "smoother", "Smoother", id="training.smoother"),
-        Binding("minus", "rougher", "Rougher", id="training.rougher"),
+        Binding("ctrl+s", "start", "Start", priority=True, id="training.start"),
+        Binding("ctrl+x", "stop", "Stop", priority=True, id="training.stop"),
+        Binding("ctrl+r", "resume", "Resume", priority=True, id="training.resume"),
+        Binding("plus", "smoother", "Smoother", show=False, id="training.smoother"),
+        Binding("minus", "rougher", "Rougher", show=False, id="training.rougher"),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.metrics = RunMetrics()
-        self.smoothing = 0.9
+        self.smoothing = SMOOTHING.index(0.9)
         self.following: str | None = None
+        self.config: TrainConfig | None = None  # the attached run's settings
+        self.status = ""  # the attached run's status: running, stopped, finished, ...
+        self.checkpoints: list[int] = []
         self._stop_follow = threading.Event()
-        # Runs started from here are our children: poll them so a finished one does not linger as
-        # a zombie that still looks alive (it would block resuming it).
+        # Runs started from here are our children: poll them so a finished one does not linger as a zombie.
         self._started: list[subprocess.Popen] = []
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Grid(id="train-form"):
-            for key, label, default in FIELDS:
-                yield Label(label)
-                value = self.app.base_model or "" if key == "base_model" else default
-                yield Input(value, id=f"f-{key}", placeholder="blank: a new run-<date>-<time>" if key == "run" else "")
-            yield Label("Precision")
-            yield Select([("fp32", "fp32"), ("bf16", "bf16")], value="fp32", allow_blank=False, id="f-precision")
-            yield Checkbox("rsLoRA", True, id="f-rslora")
-            yield Checkbox("Grad. checkpointing", False, id="f-gradient_checkpointing")
+            for s in FORM:
+                yield Label(s.label or "", markup=False)
+                widget_id = f"f-{s.name}"
+                if s.type is bool:
+                    yield Checkbox("", bool(s.default), id=widget_id, compact=True, tooltip=s.help)
+                elif s.choices:
+                    yield Select([(c, c) for c in s.choices], value=s.default, allow_blank=False, id=widget_id,
+                                 compact=True)
+                else:
+                    value = self.app.base_model if s.name == "base_model" else s.default
+                    yield Input(_shown(s, value), id=widget_id, compact=True, tooltip=s.help,
+                                placeholder="blank: a new run-<date>-<time>" if s.name == "run" else "")
             yield Label("Follow run")
-            yield Select([], prompt="attach to a run", id="runs")
-        with Vertical(id="train-body"):
-            yield PlotextPlot(id="loss-chart")
-            yield Static("No run attached: start one (ctrl+s) or pick one under Follow run.", id="train-stats")
-            yield Log(id="train-events", max_lines=500)
+            yield Select([], prompt="attach to a run", id="runs", compact=True, classes="wide")
+        with Horizontal(id="train-body"):
+            yield LineChart(id="loss-chart")
+            with Vertical(id="side-charts"):
+                yield LineChart(id="lr-chart")
+                yield LineChart(id="grad-chart")
+        yield Static("No run attached: start one (ctrl+s) or pick one under Follow run.", id="train-stats")
+        yield Log(id="train-events", max_lines=500)
+        yield StatusLine(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#train-form", Grid).styles.grid_size_columns = 6
-        self._refresh_runs()
+        self.query_one("#f-base_model").add_class("wide")
+        self._refresh_runs(attach_running=True)
+        self.set_interval(1.0, self._poll_processes)
 
     def on_unmount(self) -> None:
         self._stop_follow.set()
 
-    def _reap(self) -> None:
-        self._started = [p for p in self._started if p.poll() is None]
+    # -- runs and processes -----------------------------------------------------------------
 
-    def _refresh_runs(self) -> None:
-        self._reap()
+    def _poll_processes(self) -> None:
+        """Reap our finished children; when the attached run starts, stops or ends, show it."""
+        self._started = [p for p in self._started if p.poll() is None]
+        if self.following and run_status(run_dir(self.app.workspace, self.following), self.metrics) != self.status:
+            self._update_status()
+            self._refresh_runs()
+
+    def _update_status(self) -> None:
+        if self.following:
+            path = run_dir(self.app.workspace, self.following)
+            self.status = run_status(path, self.metrics)
+            self.checkpoints = list_checkpoints(path)
+            self._redraw()
+
+    def _refresh_runs(self, attach_running: bool = False) -> None:
         runs = list_runs(self.app.workspace)
-        self.query_one("#runs", Select).set_options([(f"{r.name} ({r.status}, step {r.step})", r.name) for r in runs])
+        self.query_one("#runs", Select).set_options(
+            [(f"{r.name} ({r.status}, step {r.step}/{r.max_steps})", r.name) for r in runs])
+        running = [r for r in runs if r.status == "running"]
+        if attach_running and running and self.following is None:
+            self.query_one("#runs", Select).value = running[-1].name
 
     # -- start / stop / resume ----------------------------------------------------------------
 
     def _form_config(self) -> TrainConfig:
-        values = {key: self.query_one(f"#f-{key}", Input).value.strip() for key, _, _ in FIELDS}
-        try:
-            numbers = {k: NUMERIC[k](values[k]) for k in NUMERIC}
-        except ValueError as exc:
-            raise LofiError(f"a number field is not a number ({exc})") from None
+        values: dict[str, object] = {}
+        for s in FORM:
+            widget = self.query_one(f"#f-{s.name}")
+            values[s.name] = widget.value if isinstance(widget, (Checkbox, Select)) else parse_setting(s, widget.value)
         if not values["base_model"]:
-            raise LofiError("set the base model directory (a diffusers-format ACE-Step 1.5 checkpoint)")
-        return TrainConfig(run=values["run"] or new_run_name(), base_model=str(Path(values["base_model"]).expanduser()),
-                           workspace=str(self.app.workspace.root),
-                           precision=str(self.query_one("#f-precision", Select).value),
-                           rslora=self.query_one("#f-rslora", Checkbox).value,
-                           gradient_checkpointing=self.query_one("#f-gradient_checkpointing", Checkbox).value,
-                           **numbers)
+            raise TrainConfigError("Base model: set the directory of a diffusers-format ACE-Step 1.5 checkpoint")
+        values["run"] = values["run"] or new_run_name()
+        values["base_model"] = str(Path(str(values["base_model"])).expanduser().resolve())
+        config = TrainConfig(workspace=str(self.app.workspace.root), **values)
+        config.validate()
+        return config
 
     def action_start(self) -> None:
         try:
@@ -128,28 +194,29 @@ class TrainingScreen(Screen):
         except LofiError as exc:
             self.notify(str(exc), title="Cannot start", severity="error")
             return
+        self.query_one("#loss-chart").focus()
         self.launch(config)
 
-    @work(thread=True, exclusive=True, group="launch")
+    @work(thread=True, exclusive=True, group="launch", exit_on_error=False, name="starting a run")
     def launch(self, config: TrainConfig) -> None:
-        try:
-            check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
-            if config.dataset is None:
-                note = split_unassigned(Catalog(self.app.workspace.catalog_path)).summary()
-                if note:
-                    self.app.call_from_thread(self.notify, note, title="Validation split")
-            path = create_run(self.app.workspace, config)
-            self._started.append(start_run(path, detach=True))
-        except LofiError as exc:
-            self.app.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error")
-            return
-        self.app.call_from_thread(self.attach_run, config.run)
+        check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
+        note = None
+        if config.dataset is None:  # tracks accepted since the last `lofi split` get a split, and we say so
+            note = split_unassigned(Catalog(self.app.workspace.catalog_path)).summary() or None
+        path = create_run(self.app.workspace, config)
+        self.post_message(RunLaunched(config, start_run(path, detach=True), note))
+
+    def on_run_launched(self, message: RunLaunched) -> None:
+        self._started.append(message.process)
+        if message.split_note:
+            self.notify(message.split_note, title="Validation split")
+        self.app.show_model(message.config.base_model)
+        self.attach_run(message.config.run)
 
     def action_stop(self) -> None:
         if not self.following:
-            self.notify("no run attached")
+            self.notify("no run attached: pick one under Follow run")
             return
-        self._reap()
         alive = request_stop(run_dir(self.app.workspace, self.following))
         self.notify(f"asked {self.following} to checkpoint and stop" if alive else f"{self.following} is not running")
 
@@ -157,12 +224,22 @@ class TrainingScreen(Screen):
         if not self.following:
             self.notify("pick a run under Follow run first")
             return
-        self._reap()
+        path = run_dir(self.app.workspace, self.following)
         try:
-            self._started.append(start_run(run_dir(self.app.workspace, self.following), detach=True))
-            self.notify(f"resuming {self.following}")
+            steps = parse_setting(next(s for s in FORM if s.name == "max_steps"),
+                                  self.query_one("#f-max_steps", Input).value)
+            config = TrainConfig.load(path)
+            if steps != config.max_steps:  # resume with a new max steps: the run goes on to it
+                config.max_steps = int(steps)
+                config.validate()
+                config.save(path)
+            self._started.append(start_run(path, detach=True))
         except LofiError as exc:
-            self.notify(str(exc), severity="error")
+            self.notify(str(exc), title="Cannot resume", severity="error")
+            return
+        self.config = config
+        self.notify(f"resuming {self.following} to step {config.max_steps}")
+        self._update_status()
 
     @on(Select.Changed, "#runs")
     def _run_picked(self, event: Select.Changed) -> None:
@@ -176,11 +253,22 @@ class TrainingScreen(Screen):
         self._stop_follow = threading.Event()
         self.following = run
         self.metrics = RunMetrics()
+        path = run_dir(self.app.workspace, run)
+        config = self.config = TrainConfig.load(path)
+        for s in FORM:  # the form shows the attached run's settings
+            widget = self.query_one(f"#f-{s.name}")
+            value = getattr(config, s.name)
+            if isinstance(widget, (Checkbox, Select)):
+                widget.value = value
+            else:
+                widget.value = _shown(s, value)
+        self.app.show_model(config.base_model)
         self.query_one("#train-events", Log).clear()
         self.follow(run, self._stop_follow)
         self._refresh_runs()
+        self._update_status()
 
-    @work(thread=True, exclusive=True, group="follow")
+    @work(thread=True, exclusive=True, group="follow", exit_on_error=False, name="following the run")
     def follow(self, run: str, stop: threading.Event) -> None:
         follow_metrics(run_dir(self.app.workspace, run), lambda lines: self.post_message(MetricsLines(run, lines)),
                        done=stop.is_set)
@@ -193,46 +281,63 @@ class TrainingScreen(Screen):
         log = self.query_one("#train-events", Log)
         for e in self.metrics.events[before:]:
             log.write_line(format_event(e))
-        self._redraw()
+        if len(self.metrics.events) > before:
+            self._update_status()  # an event can change the run's status (stopped, finished)
+        else:
+            self._redraw()
 
     def action_smoother(self) -> None:
-        self.smoothing = min(0.999, round(self.smoothing + 0.05, 3))
+        self.smoothing = min(len(SMOOTHING) - 1, self.smoothing + 1)
         self._redraw()
 
     def action_rougher(self) -> None:
-        self.smoothing = max(0.0, round(self.smoothing - 0.05, 3))
+        self.smoothing = max(0, self.smoothing - 1)
         self._redraw()
 
     def _redraw(self) -> None:
         steps = sorted(self.metrics.steps)
-        chart = self.query_one("#loss-chart", PlotextPlot)
+        chart = self.query_one("#loss-chart", LineChart)
         plt = chart.plt
         plt.clear_data()
-        plt.title(f"loss: {self.following or '-'} (smoothing {self.smoothing:g})")
+        smoothing = SMOOTHING[self.smoothing]
+        plt.title(f"loss: {self.following or '-'} (smoothing {smoothing:g})")
         stats = self.query_one("#train-stats", Static)
-        if not steps:
+        if not steps or self.config is None:
             chart.refresh()
-            stats.update(f"{self.following}: waiting for the first step...")
+            stats.update(Text(f"{self.following}: waiting for the first step..." if self.following else
+                              "No run attached: start one (ctrl+s) or pick one under Follow run."))
             return
         x = np.array(steps, dtype=np.float64)
         loss = np.array([self.metrics.steps[s]["loss"] for s in steps])
         width = max(10, chart.size.width - 10)
         raw = decimate_minmax(x, loss, width)
-        smoothed = ema(loss, self.smoothing)
+        smoothed = ema(loss, smoothing)
         smooth = decimate_minmax(x, smoothed, width)
         plt.plot(raw.x.tolist(), raw.high.tolist(), color="gray", marker="braille")
         plt.plot(raw.x.tolist(), raw.low.tolist(), color="gray", marker="braille")
         plt.plot(smooth.x.tolist(), ((smooth.low + smooth.high) / 2).tolist(), color="cyan", marker="braille")
         chart.refresh()
+        for chart_id, key, title in (("#lr-chart", "lr", "learning rate"), ("#grad-chart", "grad_norm", "grad norm")):
+            small = self.query_one(chart_id, LineChart)
+            small.plt.clear_data()
+            small.plt.title(title)
+            values = np.array([self.metrics.steps[s].get(key) or 0.0 for s in steps], dtype=np.float64)
+            series = decimate_minmax(x, values, max(10, small.size.width - 8))
+            small.plt.plot(series.x.tolist(), series.high.tolist(), color="green", marker="braille")
+            small.refresh()
         last = self.metrics.steps[steps[-1]]
-        recent = [self.metrics.steps[s]["step_time"] for s in steps[-50:]]
-        rate = 1.0 / float(np.median(recent)) if recent and np.median(recent) > 0 else 0.0
-        max_steps = TrainConfig.load(run_dir(self.app.workspace, self.following)).max_steps
-        eta = (max_steps - steps[-1]) / rate if rate else float("inf")
-        stats.update(
-            f"step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} (smoothed {smoothed[-1]:.4f})  "
-            f"lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}\n"
-            f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB")
+        max_steps = self.config.max_steps
+        line = (f"{self.following} {self.status} · step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} "
+                f"(smoothed {smoothed[-1]:.4f})  lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}")
+        if self.status == "running":
+            recent = [self.metrics.steps[s]["step_time"] for s in steps[-50:]]
+            rate = 1.0 / float(np.median(recent)) if recent and np.median(recent) > 0 else 0.0
+            eta = (max_steps - steps[-1]) / rate if rate else float("inf")
+            second = f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB"
+        else:
+            second = "not running: ctrl+r resumes (a new Steps value extends the run)"
+        ckpts = ", ".join(map(str, self.checkpoints)) or "none yet"
+        stats.update(Text(f"{line}\n{second}\ncheckpoints: {ckpts}"))
 
 
 def _eta(seconds: float) -> str:

@@ -1,14 +1,35 @@
 """The dashboard's catalog filter language, kept headless so it is tested without a UI.
 
-``"rain status:accepted style:CORE-01 flag:needs_review split:train category:core"``: ``key:value``
-terms must all match; other words must all appear in the title, id or source file name.
+``"rain status:accepted style:CORE-01 flag:needs_review split:train category:core -flag:duplicate"``:
+``key:value`` terms must all match; other words must all appear in the title, id or source file name;
+a leading ``-`` negates a term. A term that cannot match anything (an unknown key, a status that does not
+exist) is left out and named in ``Query.problems``, so a typo is reported instead of showing no tracks.
 """
 
 from __future__ import annotations
 
-from engine.catalog.track import Track
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.catalog.track import ALL_FLAGS, SPLITS, STATUSES, Track
+from engine.labels.styles import Taxonomy
 
 KEYS = ("status", "style", "flag", "split", "category", "reason")
+
+
+@dataclass(frozen=True)
+class Query:
+    tests: tuple[tuple[Callable[[Track], bool], bool], ...] = ()  # (test, negated)
+    problems: tuple[str, ...] = field(default=())
+
+    def matches(self, track: Track) -> bool:
+        return all(test(track) != negated for test, negated in self.tests)
+
+
+def _known_values(taxonomy: Taxonomy | None) -> dict[str, tuple[str, ...] | None]:
+    return {"status": STATUSES, "split": SPLITS, "flag": ALL_FLAGS, "reason": None,
+            "style": tuple(s.lower() for s in taxonomy.ids) if taxonomy else None,
+            "category": tuple(sorted({taxonomy.category(s) for s in taxonomy.ids})) if taxonomy else None}
 
 
 def term_matches(track: Track, key: str, value: str) -> bool:
@@ -22,19 +43,35 @@ def term_matches(track: Track, key: str, value: str) -> bool:
     return (field[key] or "").lower() == value
 
 
-def matches(track: Track, query: str) -> bool:
-    for term in query.lower().split():
+def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
+    """Parse a filter; with ``taxonomy``, style and category values are checked against the presets too."""
+    known = _known_values(taxonomy)
+    tests, problems = [], []
+    for raw in text.lower().split():
+        negated = raw.startswith("-") and len(raw) > 1
+        term = raw[1:] if negated else raw
         key, sep, value = term.partition(":")
-        if sep and key in KEYS:
-            if not term_matches(track, key, value):
-                return False
-        elif term not in f"{track.title} {track.id} {track.source_path}".lower():
-            return False
-    return True
+        if not sep:
+            tests.append(((lambda t, w=term: w in f"{t.title} {t.id} {t.source_path}".lower()), negated))
+        elif key not in KEYS:
+            problems.append(f"{raw}: unknown filter '{key}:' (use {', '.join(k + ':' for k in KEYS)})")
+        elif not value:
+            problems.append(f"{raw}: give a value after '{key}:'")
+        elif known[key] is not None and value not in known[key]:
+            problems.append(f"{raw}: no {key} '{value}' (known: {', '.join(known[key][:12])}"
+                            f"{', ...' if len(known[key]) > 12 else ''})")
+        else:
+            tests.append(((lambda t, k=key, v=value: term_matches(t, k, v)), negated))
+    return Query(tuple(tests), tuple(problems))
+
+
+def matches(track: Track, query: str) -> bool:
+    return parse_query(query).matches(track)
 
 
 def filter_tracks(tracks: list[Track], query: str) -> list[Track]:
-    return [t for t in tracks if matches(t, query)] if query.strip() else list(tracks)
+    parsed = parse_query(query)
+    return [t for t in tracks if parsed.matches(t)] if parsed.tests else list(tracks)
 
 
 ATTENTION_FLAGS = ("needs_review", "duplicate", "missing_license", "tempo_mismatch", "missing_lyrics", "low_quality")

@@ -16,8 +16,19 @@ FLAG_LOW_QUALITY = "low_quality"
 FLAG_EXCLUDED = "excluded"
 FLAG_TEMPO_MISMATCH = "tempo_mismatch"
 FLAG_MISSING_LYRICS = "missing_lyrics"
+# Flags a person sets or clears; the others follow from the track's data (tempo from bpm and style,
+# lyrics from the vocal style, license from the source record) and are recomputed on every save.
+USER_FLAGS = (FLAG_NEEDS_REVIEW, FLAG_EXCLUDED, FLAG_DUPLICATE, FLAG_LOW_QUALITY)
+DERIVED_FLAGS = {FLAG_TEMPO_MISMATCH: "the bpm and the primary style's tempo range",
+                 FLAG_MISSING_LYRICS: "the vocal style and the lyrics",
+                 FLAG_MISSING_LICENSE: "the source record's license (lofi source)"}
+ALL_FLAGS = (*USER_FLAGS, *DERIVED_FLAGS)
+STATUSES = (ACCEPTED, REJECTED, ERROR)
+SHORT_FLAGS = {FLAG_NEEDS_REVIEW: "review", FLAG_MISSING_LICENSE: "no-license", FLAG_DUPLICATE: "dup",
+               FLAG_LOW_QUALITY: "low-q", FLAG_TEMPO_MISMATCH: "tempo?", FLAG_MISSING_LYRICS: "no-lyrics"}
 
 SPLIT_TRAIN, SPLIT_VALIDATION, SPLIT_NONE = "train", "validation", "none"
+SPLITS = (SPLIT_TRAIN, SPLIT_VALIDATION, SPLIT_NONE)
 
 
 @dataclass
@@ -116,3 +127,8 @@ class Track:
         values["ratings"] = [Rating(**r) for r in data.get("ratings") or []]
         values["tag_edits"] = TagEdits(**(data.get("tag_edits") or {}))
         return cls(**values)
+
+
+def short_flags(track: Track) -> str:
+    """The track's flags in the few columns a table row has ("review no-license")."""
+    return " ".join(SHORT_FLAGS.get(f, f) for f in track.flags)

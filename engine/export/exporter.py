@@ -179,7 +179,7 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
     """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
     precision its graphs and bundle; a precision's work files go once its bundle is whole.
     Returns each built bundle's manifest."""
-    from engine.model.tiny import is_tiny
+    from engine.model.check import is_tiny
 
     work = out / ".work"
     lora = stage("merged", out / "merged", lambda tmp: merge_checkpoint(base, ckpt.checkpoint_dir(run_dir, step), tmp))

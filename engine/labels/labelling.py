@@ -21,8 +21,10 @@ from engine.audio.musical import estimate_musical
 from engine.catalog.store import Catalog
 from engine.catalog.track import (
     ACCEPTED,
+    DERIVED_FLAGS,
     FLAG_MISSING_LYRICS,
     FLAG_TEMPO_MISMATCH,
+    USER_FLAGS,
     Rating,
     Track,
 )
@@ -37,6 +39,15 @@ from engine.workspace import Workspace
 
 class LabelError(LofiError):
     """A labelling request that cannot be applied as given."""
+
+
+def check_flag(flag: str) -> None:
+    """Only the flags a person decides can be set or cleared by hand; a typo is refused, not stored."""
+    if flag in DERIVED_FLAGS:
+        raise LabelError(f"flag {flag} is not set by hand: it follows from {DERIVED_FLAGS[flag]} and is "
+                         "recomputed on every save")
+    if flag not in USER_FLAGS:
+        raise LabelError(f"unknown flag {flag!r}: use one of {', '.join(USER_FLAGS)}")
 
 
 @dataclass
@@ -182,6 +193,8 @@ def _apply(track: Track, change: LabelChange, taxonomy: Taxonomy) -> None:
         edits = track.tag_edits
         edits.add = [t for t in dict.fromkeys(edits.add + add) if t not in remove]
         edits.remove = [t for t in dict.fromkeys(edits.remove + remove) if t not in add]
+    for flag in (*change.flags_on, *change.flags_off):
+        check_flag(flag)
     for flag in change.flags_on:
         track.set_flag(flag)
     for flag in change.flags_off:

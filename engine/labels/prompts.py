@@ -65,6 +65,15 @@ def _pick(tags: tuple[str, ...], count: int | None, rng: random.Random) -> list[
     return [t for i, t in enumerate(tags) if i in chosen]  # keep the preset's order
 
 
+def _vocals(tags: list[str], instrumental: bool | None) -> list[str]:
+    """The presets' vocal tags, unless the person said otherwise: lyrics are not "instrumental", and back."""
+    if instrumental is None:
+        return tags
+    if instrumental:
+        return ["instrumental"]
+    return [t for t in tags if t.lower() != "instrumental"] or ["vocals"]
+
+
 def build_prompt(track: Track, taxonomy: Taxonomy, seed: int = 0) -> tuple[str, Tempo]:
     """The prompt text and the tempo decision (for the ``tempo_mismatch`` flag)."""
     presets = [taxonomy.get(s) for s in track.styles] or [taxonomy.get("CORE-01")]
@@ -77,8 +86,8 @@ def build_prompt(track: Track, taxonomy: Taxonomy, seed: int = 0) -> tuple[str, 
             bpm = tempo.bpm if tempo.bpm is not None else round(sum(presets[0].tempo_bpm) / 2)
             tags.append(f"{bpm} bpm")
             continue
-        for preset in presets:
-            tags.extend(_pick(preset.tags(name), PICKS.get(name), rng))
+        picked = [t for preset in presets for t in _pick(preset.tags(name), PICKS.get(name), rng)]
+        tags.extend(_vocals(picked, track.instrumental) if name == "vocal_type" else picked)
     removed = set(track.tag_edits.remove)
     final = [t for t in dict.fromkeys(t.lower() for t in tags + track.tag_edits.add) if t not in removed]
     return SEPARATOR.join(final), tempo

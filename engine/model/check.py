@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import LofiError
-from engine.model.tiny import is_tiny
+
+TINY_MARKER = "lofi_model.json"  # written by engine.model.tiny next to a tiny checkpoint
 
 COMPONENTS = ("vae", "text_encoder", "tokenizer", "transformer", "condition_encoder", "scheduler")
 WEIGHTED = ("vae", "text_encoder", "transformer", "condition_encoder")
@@ -174,3 +175,9 @@ def training_memory_gb(summary: ModelSummary, rank: int, targets: tuple[str, ...
     activations = per_layer * (1 + 2 * layers / 34) if checkpointing else per_layer * layers
     total = dit * weight_bytes + lora * 16 + activations
     return round(total / 1024**3, 2)
+
+
+def is_tiny(model_dir: Path) -> bool:
+    """A checkpoint built by ``engine.model.tiny`` (random weights, not musical); read without torch."""
+    marker = Path(model_dir) / TINY_MARKER
+    return marker.exists() and json.loads(marker.read_text()).get("kind") == "tiny"

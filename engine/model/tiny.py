@@ -11,14 +11,13 @@ lengths, durations and shapes behave like the real thing.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
 from engine.atomic import atomic_write_json
+from engine.model.check import TINY_MARKER
 
-TINY_MARKER = "lofi_model.json"
 ACOUSTIC_DIM = 4
 HIDDEN = 32
 TEXT_HIDDEN = 32
@@ -102,8 +101,3 @@ def build_tiny_checkpoint(out_dir: Path, seed: int = 0) -> Path:
         "seed": seed,
     })
     return out_dir
-
-
-def is_tiny(model_dir: Path) -> bool:
-    marker = Path(model_dir) / TINY_MARKER
-    return marker.exists() and json.loads(marker.read_text()).get("kind") == "tiny"

@@ -11,10 +11,12 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import psutil
+
 from engine.errors import LofiError
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
-from engine.training.events import read_metrics
+from engine.training.events import RunMetrics, read_metrics
 from engine.workspace import Workspace
 
 STOP_FILE = "STOP"  # its presence asks a run to checkpoint and exit (the loop polls it after each step)
@@ -59,11 +61,18 @@ def create_run(ws: Workspace, config: TrainConfig) -> Path:
 
 
 def running_pid(path: Path) -> int | None:
+    """The pid of the training process of the run at ``path``, if one is alive.
+
+    Decided from the process itself, not from the pid file alone: a finished child its parent has not
+    reaped yet (a zombie) is not running, nor is an unrelated process that reused the pid.
+    """
     try:
         pid = int((path / PID_FILE).read_text().strip())
-        os.kill(pid, 0)
+        process = psutil.Process(pid)
+        if process.status() == psutil.STATUS_ZOMBIE or str(path.resolve()) not in process.cmdline():
+            return None
         return pid
-    except (OSError, ValueError):
+    except (OSError, ValueError, psutil.Error):
         return None
 
 
@@ -71,7 +80,7 @@ def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = Tru
     """Start the training process; with ``detach`` it survives the caller (the dashboard closing)."""
     if running_pid(path):
         raise RunError(f"run {path.name} is already training (pid {running_pid(path)})")
-    args = [sys.executable, "-m", "engine.training.worker", str(path)]
+    args = [sys.executable, "-m", "engine.training.worker", str(path.resolve())]
     if from_checkpoint is not None:
         args += ["--from-checkpoint", str(from_checkpoint)]
     log = open(path / LOG_FILE, "ab")
@@ -91,25 +100,27 @@ def request_stop(path: Path) -> bool:
     return pid is not None
 
 
+def run_status(path: Path, metrics: RunMetrics) -> str:
+    """What a run is doing: from its process when one is alive, else from the last event it wrote."""
+    if running_pid(path):
+        return "running"
+    if not metrics.events:
+        return "created"
+    last = metrics.events[-1]
+    if last["event"] in ("finished", "failed"):
+        return str(last["event"])
+    if last["event"] == "stopped":
+        return "diverged" if last.get("reason") == "diverged" else "stopped"
+    return "interrupted"  # killed: resume with --resume
+
+
 def run_info(path: Path) -> RunInfo:
     config = TrainConfig.load(path)
     metrics = read_metrics(path / "metrics.jsonl")
     step = max(metrics.steps, default=0)
     last = metrics.steps[step]["loss"] if step else None
-    events = [e["event"] for e in metrics.events]
-    if running_pid(path):
-        status = "running"
-    elif not events:
-        status = "created"
-    elif events[-1] == "finished":
-        status = "finished"
-    elif events[-1] == "stopped":
-        status = "diverged" if metrics.events[-1].get("reason") == "diverged" else "stopped"
-    elif events[-1] == "failed":
-        status = "failed"
-    else:
-        status = "interrupted"  # killed: resume with --resume
-    return RunInfo(path.name, status, step, config.max_steps, last, ckpt.list_checkpoints(path), str(path))
+    return RunInfo(path.name, run_status(path, metrics), step, config.max_steps, last, ckpt.list_checkpoints(path),
+                   str(path))
 
 
 def list_runs(ws: Workspace) -> list[RunInfo]:

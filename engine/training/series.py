@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.signal import lfilter
 
 
 @dataclass(frozen=True)
@@ -41,6 +40,8 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0 or smoothing <= 0:
         return values
+    from scipy.signal import lfilter  # scipy.signal costs a second to import: only when a chart needs it
+
     acc = lfilter([1 - smoothing], [1, -smoothing], values)
     weight = 1 - smoothing ** np.arange(1, values.size + 1)
     return acc / weight

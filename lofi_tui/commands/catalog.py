@@ -5,12 +5,13 @@ from __future__ import annotations
 import click
 from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from engine.catalog.sources import edit_source
 from engine.catalog.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
 from engine.catalog.stats import catalog_stats
 from engine.catalog.store import Catalog
-from engine.catalog.track import Track
+from engine.catalog.track import Track, short_flags
 from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, stderr, stdout
@@ -20,8 +21,6 @@ def _catalog(ctx: click.Context) -> Catalog:
     return Catalog(workspace_of(ctx).catalog_path)
 
 
-_SHORT_FLAGS = {"needs_review": "review", "missing_license": "no-license", "duplicate": "dup",
-                "low_quality": "low-q", "tempo_mismatch": "tempo?", "missing_lyrics": "no-lyrics"}
 
 
 def tracks_table(tracks: list[Track], title: str = "Tracks") -> Table:
@@ -33,10 +32,10 @@ def tracks_table(tracks: list[Track], title: str = "Tracks") -> Table:
     for t in sorted(tracks, key=lambda t: (t.status, t.title.lower())):
         status = t.reason or t.status
         colour = {"accepted": "green", "rejected": "yellow", "error": "red"}.get(t.status, "")
-        table.add_row(t.id[:8], t.title, t.duration_text, t.primary_style or "-",
+        table.add_row(t.id[:8], Text(t.title), t.duration_text, t.primary_style or "-",
                       f"{t.quality_score:.0f}" if t.quality_score is not None else "-",
-                      f"[{colour}]{status}[/]", "val" if t.split == "validation" else t.split,
-                      " ".join(_SHORT_FLAGS.get(f, f) for f in t.flags))
+                      Text(status, style=colour), "val" if t.split == "validation" else t.split,
+                      short_flags(t))
     return table
 
 
@@ -75,7 +74,7 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     table.add_column("")
     for style, n in stats.by_style.items():
         under = style in stats.underrepresented
-        table.add_row(style, str(n), "[yellow]underrepresented[/]" if under else "")
+        table.add_row(style, str(n), Text("underrepresented", style="yellow") if under else "")
     stdout.print(table)
 
 
@@ -114,4 +113,4 @@ def source_cmd(ctx: click.Context, track: str, license_: str | None, as_json: bo
     else:
         s = updated.source
         stderr.print(f"{updated.id} {updated.title}: provider={s.provider} license={s.license} cost={s.cost} "
-                     f"{s.currency or ''} acquired={s.acquired}")
+                     f"{s.currency or ''} acquired={s.acquired}", markup=False, highlight=False)

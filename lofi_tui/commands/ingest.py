@@ -50,5 +50,6 @@ def _print_report(report: IngestReport) -> None:
     stderr.print(
         f"[bold]{s['total']}[/] files: [green]{s['accepted']} accepted[/], [yellow]{s['rejected']} rejected[/], "
         f"[red]{s['error']} errors[/], {s['skipped']} skipped, {s['duplicates']} duplicates"
-        + (" [bold red](cancelled)[/]" if report.cancelled else "")
+        + (" [bold red](cancelled)[/]" if report.cancelled else ""),
+        markup=True,  # numbers only: no user text in this line
     )

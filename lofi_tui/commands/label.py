@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from engine.catalog.store import Catalog
+from engine.catalog.track import USER_FLAGS
 from engine.labels.dataset import build_dataset
 from engine.labels.labelling import (
     LabelChange,
@@ -28,7 +29,7 @@ from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 @click.option("--lyrics", "lyrics_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Lyrics text file (sections such as [Verse], [Chorus]).")
 @click.option("--language", help="Vocal language code, e.g. en, ja.")
-@click.option("--flag", "flags_on", multiple=True, help="Set a review flag (e.g. excluded).")
+@click.option("--flag", "flags_on", multiple=True, help="Set a review flag: " + ", ".join(USER_FLAGS) + ".")
 @click.option("--unflag", "flags_off", multiple=True, help="Clear a review flag (e.g. needs_review).")
 @click.option("--rating", type=click.IntRange(1, 5))
 @click.option("--tags", help='Tag edits for these tracks, e.g. "+rain sounds,-vinyl crackle".')
@@ -57,9 +58,9 @@ def label_cmd(ctx: click.Context, tracks: tuple[str, ...], styles: tuple[str, ..
         emit_json({"tracks": [t.to_dict() for t in done]})
         return
     for t in done:
-        stderr.print(escape(f"{t.id[:8]} {t.title}: {', '.join(t.styles)} [{t.category}] "
-                            f"flags: {', '.join(t.flags) or '-'}"), highlight=False)
-        stderr.print(escape(f"  prompt: {t.prompt}"), highlight=False)
+        stderr.print(f"{t.id[:8]} {t.title}: {', '.join(t.styles)} [{t.category}] "
+                     f"flags: {', '.join(t.flags) or '-'}", highlight=False)
+        stderr.print(f"  prompt: {t.prompt}", highlight=False)
 
 
 @main.command("prompts")
@@ -119,15 +120,15 @@ def dataset_build_cmd(ctx: click.Context, out: Path, allow_unlicensed: bool, as_
     if report.split_note:
         stderr.print(report.split_note)
     for tid, reason in report.left_out.items():
-        stderr.print(f"[yellow]left out[/] {tid[:8]}: {reason}")
+        stderr.print(Text("left out ", style="yellow") + Text(f"{tid[:8]}: {reason}"))
     for warning in report.warnings:
-        stderr.print(f"[yellow]warning[/] {warning}")
+        stderr.print(Text("warning ", style="yellow") + Text(warning))
     table = Table(title="Tracks per style")
     table.add_column("style")
     table.add_column("tracks", justify="right")
     table.add_column("")
     for style, n in report.per_style.items():
-        table.add_row(style, str(n), "[yellow]underrepresented[/]" if style in report.underrepresented else "")
+        table.add_row(style, str(n), Text("underrepresented", style="yellow") if style in report.underrepresented else "")
     stdout.print(table)
     stderr.print(f"wrote {report.written.get('train', 0)} training and {report.written.get('validation', 0)} "
                  f"validation tracks to {report.out}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from engine.metrics.embedders import NAMES, availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, fad_between
@@ -71,6 +72,6 @@ def models_cmd(ctx: click.Context, as_json: bool) -> None:
     for col in ("name", "status", "values follow", "how to install"):
         table.add_column(col, overflow="fold")
     for s in states:
-        table.add_row(s.name, "[green]available[/]" if s.available else "[yellow]missing[/]", s.convention,
-                      s.instructions or "")
+        status = Text("available", style="green") if s.available else Text("missing", style="yellow")
+        table.add_row(s.name, status, s.convention, s.instructions or "")
     stdout.print(table)

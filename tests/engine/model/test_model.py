@@ -4,9 +4,9 @@ import shutil
 import pytest
 import torch
 
-from engine.model.check import BaseModelError, check_base_model, lora_parameters
+from engine.model.check import TINY_MARKER, BaseModelError, check_base_model, lora_parameters
 from engine.model.load import load_pipeline, model_identity
-from engine.model.tiny import TINY_MARKER, build_tiny_checkpoint
+from engine.model.tiny import build_tiny_checkpoint
 from engine.training.config import DEFAULT_TARGETS
 
 

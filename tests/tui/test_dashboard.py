@@ -1,0 +1,329 @@
+"""The dashboard as a new user meets it: each test reads what is on the rendered screen, not only widget state."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import psutil
+from textual.widgets import Input, OptionList, Select
+
+from engine.catalog.store import Catalog
+from engine.training.events import read_metrics
+from engine.training.runs import PID_FILE, run_status
+from lofi_tui.app import SCREENS, LofiApp, help_text
+from tests.tui.conftest import write_run
+from tests.tui.screen_text import region_lines, screen_lines, screen_text, toasts
+
+
+async def _settle(app, pilot):
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+
+
+# 0, 1, 13 -------------------------------------------------------------------------------------
+
+async def test_rows_header_and_status_line_are_on_screen_at_start_without_a_resize(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await _settle(app, pilot)
+        lines = screen_lines(app)
+        assert "1 Catalog" in lines[0], "the header is painted"
+        table = region_lines(app, "#tracks")
+        assert table[0].startswith("Title") and [r.split("  ")[0] for r in table[1:6]] == [
+            "rainy window", "coffee steam", "late bus", "crushed master", "broken download"]
+        assert lines[-2].strip().startswith("5 of 5 tracks shown"), "the status line sits above the Footer"
+        assert "needs_review" not in "\n".join(table) and "review no-license" in "\n".join(table), \
+            "flags fit at 160 columns"
+
+
+async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("slash", *"foo:bar")
+        assert "unknown filter 'foo:'" in screen_lines(app)[-2]
+        app.screen.query_one("#filter", Input).value = "status:bogus"
+        await pilot.pause()
+        assert "no status 'bogus' (known: accepted, rejected, error)" in screen_text(app)
+        app.screen.query_one("#filter", Input).value = "-status:rejected -status:error"
+        await pilot.pause()
+        assert "3 of 5 tracks shown" in screen_lines(app)[-2]
+        rows = [r for r in region_lines(app, "#tracks")[1:] if r]
+        assert len(rows) == 3 and not any("crushed" in r for r in rows)
+
+
+# 3: focus traps --------------------------------------------------------------------------------
+
+async def test_escape_and_enter_leave_the_filter_and_screen_keys_work_again(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("slash", *"rain", "escape")
+        assert app.screen.query_one("#filter", Input).value == "rain"
+        await pilot.press("2")
+        assert app.screen.TITLE == "2 Review" and "2 Review" in screen_lines(app)[0]
+        await pilot.press("1", "slash", *"late", "enter", "3")
+        await pilot.pause()
+        assert "3 Training" in screen_lines(app)[0]
+
+
+async def test_training_keys_work_from_a_form_field(tui_workspace, player):
+    write_run(tui_workspace, "demo", steps=30)
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        app.screen.query_one("#f-max_steps", Input).focus()
+        await pilot.pause()
+        assert "^x Stop" in screen_lines(app)[-1], "Stop stays in the Footer while a field has focus"
+        await pilot.press("ctrl+x")
+        await pilot.pause()
+        assert "no run attached" in toasts(app)
+        await pilot.press("escape")
+        assert not isinstance(app.focused, Input)
+        field = app.screen.query_one("#f-max_steps", Input)
+        value = field.value
+        await pilot.press("plus", "1")
+        assert field.value == value, "+ and 1 were not typed into the field"
+        assert app.screen.TITLE == "1 Catalog"
+        await pilot.press("3")
+        await pilot.click("#f-run")
+        await pilot.click("#loss-chart")
+        assert app.focused.id == "loss-chart", "clicking the chart leaves the field"
+
+
+# 4: runs and processes -------------------------------------------------------------------------
+
+def test_a_finished_unreaped_child_is_not_a_running_run(tui_workspace):
+    run = write_run(tui_workspace, "done", steps=3)
+    child = subprocess.Popen([sys.executable, "-c", "pass", str(run.resolve())])
+    (run / PID_FILE).write_text(str(child.pid))
+    while psutil.Process(child.pid).status() != psutil.STATUS_ZOMBIE:
+        pass  # the child exits at once; nobody has reaped it yet
+    assert run_status(run, read_metrics(run / "metrics.jsonl")) == "interrupted"
+    child.wait()
+
+
+async def test_the_dashboard_reattaches_to_a_running_run_and_shows_its_settings(tui_workspace, player):
+    run = write_run(tui_workspace, "live", steps=30)
+    (run / "config.json").write_text(json.dumps({"run": "live", "base_model": "/models/tiny", "max_steps": 100,
+                                                 "rank": 8, "learning_rate": 0.0003}))
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()", str(run.resolve())],
+                             stdin=subprocess.PIPE)
+    (run / PID_FILE).write_text(str(child.pid))
+    try:
+        app = LofiApp(tui_workspace, player=player)
+        async with app.run_test(size=(120, 40)) as pilot:
+            await pilot.press("3")  # it attaches at once: its follower runs until the screen goes, so no settling
+            for _ in range(200):
+                await pilot.pause(0.02)
+                if app.screen.TITLE == "3 Training" and len(app.screen.metrics.steps) == 30:
+                    break
+            await pilot.pause()
+            text = screen_text(app)
+            assert "live running · step 30/100" in text and "steps/s" in text
+            assert app.screen.query_one("#f-rank", Input).value == "8"
+            assert app.screen.query_one("#f-learning_rate", Input).value == "0.0003"
+            assert "model: /models/tiny" in screen_lines(app)[0]
+            child.stdin.close()
+            child.wait()
+            for _ in range(100):  # the screen polls its run once a second
+                await pilot.pause(0.05)
+                if "interrupted" in screen_text(app):
+                    break
+            text = screen_text(app)
+            assert "live interrupted" in text and "steps/s" not in text and "ETA" not in text
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+
+
+async def test_events_read_as_sentences_and_smoothing_steps_evenly(tui_workspace, player):
+    run = write_run(tui_workspace, "done", steps=20)
+    with open(run / "metrics.jsonl", "a") as fh:
+        fh.write(json.dumps({"type": "event", "event": "checkpoint_saved", "step": 20, "time": 20,
+                             "path": "checkpoints/step-20", "deleted": []}) + "\n")
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        app.screen.query_one("#runs", Select).value = "done"
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "checkpoint_saved" in screen_text(app):
+                break
+        text = screen_text(app)
+        assert "checkpoint_saved  path checkpoints/step-20" in text and "{'path'" not in text
+        for key, shown in (("plus", "0.95"), ("plus", "0.98"), ("plus", "0.99"), ("minus", "0.98")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert f"smoothing {shown})" in screen_text(app)
+
+
+async def test_a_bad_number_names_its_field(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player, base_model="/models/none")
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        app.screen.query_one("#f-max_steps", Input).value = "ten"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "Steps: 'ten' is not a whole number" in toasts(app)
+
+
+# 5: dialogs fit and scroll ---------------------------------------------------------------------
+
+async def test_help_fits_80x24_and_scrolls_to_its_end(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        dialog = app.screen.query_one(".dialog")
+        assert app.screen.region.contains_region(dialog.region)
+        dialog.scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert "6 Export" in screen_text(app), "the last section is reachable"
+
+
+async def test_style_distribution_scrolls_to_the_last_style(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("d")
+        await pilot.pause()
+        assert "VOCAL-05" not in screen_text(app)
+        app.screen.query_one(".dialog").scroll_end(animate=False, immediate=True)
+        await pilot.pause()
+        assert "VOCAL-05" in screen_text(app)
+
+
+# 6, 7, 11: review ------------------------------------------------------------------------------
+
+async def test_flags_are_known_ones_only_with_a_clear_message(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    catalog = Catalog(tui_workspace.catalog_path)
+    async with app.run_test(size=(100, 32), notifications=True) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        tid = app.screen.current_track.id
+        await pilot.press("f")
+        await pilot.pause()
+        assert "known: needs_review, excluded" in screen_text(app)
+        await pilot.press(*"exc")
+        await pilot.pause()
+        assert "excluded" in "\n".join(region_lines(app, "#answer")), "the known flag is offered as a completion"
+        app.screen.query_one("#answer", Input).value = "bogus_flag"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert "unknown flag 'bogus_flag'" in toasts(app)
+        assert "bogus_flag" not in catalog.get(tid).flags
+
+
+async def test_review_shows_text_as_typed_and_moves_on_after_approve(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        await pilot.press("l")
+        await pilot.pause()
+        assert "[Verse]|line one" in screen_text(app), "the lyrics hint keeps its brackets"
+        app.screen.query_one("#answer", Input).value = "[Verse]|late bus home"
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        card = "\n".join(region_lines(app, "#review-card"))
+        assert "with lyrics (set)" in card and "instrumental" not in card.split("Prompt", 1)[1].split("\n")[0]
+        await pilot.press("n")
+        assert "Vocals  not set" in "\n".join(region_lines(app, "#review-card"))
+        await pilot.press("i")
+        await _settle(app, pilot)
+        assert "Vocals  instrumental (set)" in "\n".join(region_lines(app, "#review-card"))
+        await pilot.press("p")
+        first = next(line for line in region_lines(app, "#review-card") if line.strip())
+        await pilot.press("a")
+        await _settle(app, pilot)
+        assert next(line for line in region_lines(app, "#review-card") if line.strip()) != first, \
+            "approve moves to the next track"
+
+
+async def test_style_picker_ranks_words_first_and_arrows_move_from_the_search_box(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("2")
+        await _settle(app, pilot)
+        await pilot.press("s", *"rain")
+        await pilot.pause()
+        options = app.screen.query_one("#styles", OptionList)
+        assert options.get_option_at_index(options.highlighted).id == "SEASON-06"
+        await pilot.press("down")
+        assert options.highlighted == 1 and isinstance(app.focused, Input)
+
+
+# 8, 9 ------------------------------------------------------------------------------------------
+
+async def test_later_screens_say_what_the_command_line_does_today(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 24)) as pilot:
+        await pilot.press("6")
+        await pilot.pause()
+        text = screen_text(app)
+        assert "lofi export --run R" in text and "not available" not in text
+
+
+async def test_palette_lists_every_screens_actions_with_their_screen(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("ctrl+p", *"approve")
+        await pilot.pause(0.3)  # the palette searches in the background: wait for its list
+        for _ in range(50):
+            if "Review: Approve" in screen_text(app):
+                break
+            await pilot.pause(0.05)
+        assert "Review: Approve" in screen_text(app)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert app.screen.TITLE == "2 Review"
+    assert all(s.name in help_text() for s in SCREENS)
+
+
+# robustness -----------------------------------------------------------------------------------
+
+async def test_a_damaged_catalog_is_one_clear_message_and_nothing_changes(tui_workspace, player):
+    tui_workspace.catalog_path.write_text('{"tracks": {"1": {"title": "x"')
+    before = tui_workspace.catalog_path.read_bytes()
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32), notifications=True) as pilot:
+        await _settle(app, pilot)
+        text = toasts(app)
+        assert "catalog.json" in text and "Traceback" not in text
+        await pilot.press("2")
+        assert app.screen.TITLE == "2 Review", "the app goes on"
+    assert tui_workspace.catalog_path.read_bytes() == before
+
+
+async def test_an_unexpected_worker_error_is_one_line_and_the_app_goes_on(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+
+    def broken() -> None:
+        raise ZeroDivisionError("division by zero in a worker")
+
+    async with app.run_test(size=(120, 32), notifications=True) as pilot:
+        await _settle(app, pilot)
+        app.screen.run_worker(broken, thread=True, exit_on_error=False, name="testing the policy")
+        await _settle(app, pilot)
+        text = toasts(app)
+        assert "ZeroDivisionError: division by zero in a worker" in text and "testing the policy" in text
+        await pilot.press("2")
+        assert app.screen.TITLE == "2 Review"
+
+
+def test_importing_the_dashboard_does_not_import_torch():
+    out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import lofi_tui.app"], capture_output=True,
+                         text=True, check=True).stderr
+    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if line.startswith("import time:")}
+    assert "lofi_tui.app" in loaded and "torch" not in loaded and "scipy.signal" not in loaded
