@@ -31,6 +31,14 @@ def prompt_spec(pipe) -> dict:
             "timbre_frames": math.ceil(30 * pipe.latents_per_second)}
 
 
+def sampler_defaults(pipe) -> tuple[int, float]:
+    """Steps and guidance scale for a request that names neither: turbo checkpoints take 8 steps without
+    guidance, sft/base ones 50 steps with the pipeline's guidance scale."""
+    if pipe.is_turbo:
+        return 8, 1.0
+    return 50, float(_call_default(pipe, "guidance_scale"))
+
+
 def write_facts(pipe, out_dir: Path) -> dict:
     """Save the arrays into ``out_dir`` and return the manifest sections describing the model."""
     out_dir = Path(out_dir)
@@ -38,6 +46,7 @@ def write_facts(pipe, out_dir: Path) -> dict:
     np.save(out_dir / "silence_latent.npy", ce.silence_latent.detach().float().numpy(), allow_pickle=False)
     np.save(out_dir / "null_condition.npy", ce.null_condition_emb.detach().float().numpy(), allow_pickle=False)
     turbo = bool(pipe.is_turbo)
+    steps, guidance = sampler_defaults(pipe)
     vae = pipe.vae.config
     return {
         "audio": {"sample_rate": int(pipe.sample_rate), "channels": int(vae.audio_channels),
@@ -47,9 +56,9 @@ def write_facts(pipe, out_dir: Path) -> dict:
                   "normalisation": "peak to -1 dBFS (after dividing by the peak when above 1)"},
         "scheduler": {"type": "flow_match_euler", "shift": float(_call_default(pipe, "shift")), "turbo": turbo,
                       "timesteps": "t = linspace(1, 0, steps + 1); t = shift*t / (1 + (shift-1)*t); Euler to 0"},
-        "guidance": {"type": "apg", "default_scale": 1.0 if turbo else float(_call_default(pipe, "guidance_scale")),
+        "guidance": {"type": "apg", "default_scale": guidance,
                      "momentum": -0.75, "norm_threshold": 2.5, "eta": 0.0, "applies": "scale > 1 and not turbo"},
-        "default_steps": 8 if turbo else 50,
+        "default_steps": steps,
         "prompt": prompt_spec(pipe),
         "arrays": {"silence_latent": "silence_latent.npy", "null_condition": "null_condition.npy"},
     }
