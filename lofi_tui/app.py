@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Iterable
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
@@ -16,7 +16,8 @@ from engine import settings
 from engine.audio.playback import Player, open_player
 from engine.workspace import Workspace, display_path
 from screens.catalog import CatalogScreen
-from screens.later import CheckpointsScreen, ExportScreen, ListeningScreen
+from screens.export import ExportScreen
+from screens.later import CheckpointsScreen, ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
 
@@ -26,7 +27,8 @@ HELP = """\
 | key | action |
 |---|---|
 | `1` `2` `3` | Catalog, Review, Training |
-| `4` `5` `6` | Checkpoints, Listening, Export (later) |
+| `4` `5` | Checkpoints, Listening (later) |
+| `6` | Export: choose, export, verify, try, ship |
 | `ctrl+p` | command palette: every action |
 | `?` | this help |
 | `q` | quit (training runs keep going) |
@@ -38,6 +40,9 @@ click a column to sort, `space` play, `i` import, `d` style distribution, `r` re
 `a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
 
 **Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.
+
+**Export**: tabs 1 Choose ... 5 Ship (click, or focus the tabs and use the arrows); `ctrl+e` export or resume,
+`ctrl+x` cancel, `ctrl+r` compare precisions, `ctrl+g` generate and play, `ctrl+o` publish to the Hub.
 """
 
 
@@ -73,6 +78,7 @@ class LofiApp(App[None]):
         self.base_model = base_model or (str(configured) if configured else None)
         self.player = player or open_player()
         self._told_no_audio = False
+        self._export_request: tuple[str, int | None] | None = None
         self.sub_title = f"{display_path(workspace.root)}  ·  model: {self.base_model or 'none (set --base-model)'}"
 
     MODES = {"catalog": CatalogScreen, "review": ReviewScreen, "training": TrainingScreen,
@@ -83,6 +89,22 @@ class LofiApp(App[None]):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def open_export(self, run: str, step: int | None = None) -> None:
+        """Screen 6 with this checkpoint chosen (``step`` None: the run's best, else its latest)."""
+        self._export_request = (run, step)
+        self.switch_mode("export")
+
+    def take_export_request(self) -> tuple[str, int | None] | None:
+        """What :meth:`open_export` asked for, once (the export screen takes it when it shows)."""
+        request, self._export_request = self._export_request, None
+        return request
+
+    def open_listening(self, kind: str, a: str, b: str) -> None:
+        """A blind test of sources ``a`` and ``b`` (``bundle:<dir>``, ``ckpt:<run>/<step>``...) in the lab."""
+        self.switch_mode("listening")
+        self.notify(f"the listening lab is not built yet; from the CLI later: lofi listen new --kind {kind} "
+                    f"--a {a} --b {b}", title="Listening", severity="warning")
 
     def play(self, path: Path) -> None:
         """Play a file, or say once that this machine has no audio output."""

@@ -1,4 +1,4 @@
-"""Screens 4-6 are built in a later issue; until then they say so plainly."""
+"""Screens 4 and 5 are built in a later issue; until then they say so plainly."""
 
 from __future__ import annotations
 
@@ -26,8 +26,3 @@ class CheckpointsScreen(_Later):
 class ListeningScreen(_Later):
     TITLE = "5 Listening"
     CLI = "blind A/B tests are not available yet"
-
-
-class ExportScreen(_Later):
-    TITLE = "6 Export"
-    CLI = "ONNX export is not available yet"

@@ -6,8 +6,8 @@ it: the same protocol, queue and cache as a bundle.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.inference.prompt import CAPTION, DURATION, LANGUAGE, LYRICS
+from engine.inference.prompt import BPM, CAPTION, DURATION, KEY, LANGUAGE, LYRICS
 
 _SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
+_BPM_SENTINEL = 123456789  # likewise for the bpm (a key is text and passes through as its placeholder)
 
 
 def _call_default(pipe, name: str):
@@ -24,8 +25,9 @@ def _call_default(pipe, name: str):
 
 def prompt_spec(pipe) -> dict:
     text, lyrics = pipe._format_prompt(prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
-                                       audio_duration=float(_SENTINEL))
-    return {"text_template": text.replace(str(_SENTINEL), DURATION), "lyrics_template": lyrics,
+                                       audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEY)
+    text = text.replace(str(_SENTINEL), DURATION).replace(str(_BPM_SENTINEL), BPM)
+    return {"text_template": text, "lyrics_template": lyrics,
             "max_text_tokens": _call_default(pipe, "max_text_length"),
             "max_lyric_tokens": _call_default(pipe, "max_lyric_length"),
             "timbre_frames": math.ceil(30 * pipe.latents_per_second)}

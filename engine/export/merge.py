@@ -21,21 +21,24 @@ from engine.training.config import TrainConfig
 MERGE_TOLERANCE = 1e-5  # max |merged - adapter| relative to the output's peak, fp32 on CPU
 
 
+def best_step(run_dir: Path, steps: list[int]) -> int | None:
+    """The evaluated best among ``steps`` (valid checkpoints), or None when the run was not evaluated."""
+    return max(ckpt.best_checkpoints(run_dir) & set(steps), default=None)
+
+
 def resolve_step(run_dir: Path, which: str | int | None) -> int:
     """``best`` (the evaluated best), ``latest``, a step number, or None: best if evaluated, else latest."""
     steps = ckpt.list_checkpoints(run_dir)
     if not steps:
         raise ExportError(f"{run_dir.name} has no valid checkpoint yet: train it first (`lofi train`)")
-    best = sorted(ckpt.best_checkpoints(run_dir) & set(steps))
-    if which in (None, "") and best:
-        return best[-1]
+    best = best_step(run_dir, steps)
     if which in (None, "", "latest"):
-        return steps[-1]
+        return best if which in (None, "") and best is not None else steps[-1]
     if which == "best":
-        if not best:
+        if best is None:
             raise ExportError(f"{run_dir.name} has no evaluated best checkpoint: run `lofi eval` or pass "
                               "--checkpoint latest")
-        return best[-1]
+        return best
     try:
         step = int(which)
     except ValueError:

@@ -2,17 +2,18 @@
 each set against the fp32 one (the evaluation issue's FAD), graph sizes, and generation time.
 
 Clips are reused when a bundle, duration and step count are unchanged, so a second call only
-re-embeds (cached) and re-measures.
+re-embeds (cached) and re-measures. The reports are kept in ``OUT/report.json`` for the dashboard.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
-from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.inference.bundle import Bundle
 from engine.inference.generator import OnnxGenerator
 from engine.metrics.folders import EmbeddingCache, fad_between
@@ -33,6 +34,24 @@ class PrecisionReport:
     embedding: str | None
     n_ref_frames: int | None
     n_eval_frames: int | None
+    reliability: str | None = None  # "not reliable (n < 2d)" when either side has fewer frames than 2x the dimension
+
+
+REPORT = "report.json"
+
+
+def fad_reliability(n_ref: int, n_eval: int, dim: int) -> str | None:
+    """A covariance from fewer than twice as many frames as dimensions is rank-poor: say so beside the FAD."""
+    return "not reliable (n < 2d)" if min(n_ref, n_eval) < 2 * dim else None
+
+
+def load_comparison(out_dir: Path) -> list[PrecisionReport] | None:
+    """The last comparison written to ``out_dir``, or None."""
+    try:
+        rows = json.loads((Path(out_dir) / REPORT).read_text(encoding="utf-8"))
+        return [PrecisionReport(**{**row, "bundle": Path(row["bundle"])}) for row in rows]
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedder, cache_dir: Path | None,
@@ -40,6 +59,8 @@ def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedde
                        progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
                        ) -> list[PrecisionReport]:
     """The reference is the fp32 bundle when one is given, else the first."""
+    from engine.evaluation.clips import reset_if_changed, style_jobs  # torch: keep this module light to import
+
     opened = [Bundle.open(b) for b in bundles]
     ref_index = next((i for i, b in enumerate(opened) if b.manifest["precision"] == "fp32"), 0)
     total = len(opened) * prompts
@@ -72,4 +93,6 @@ def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedde
         fad = fad_between(embedder, folders[ref_index], folders[i], cache, cancel=cancel)
         report.fad, report.fad_inf, report.embedding = fad.fad, fad.fad_inf, fad.embedding
         report.n_ref_frames, report.n_eval_frames = fad.n_ref, fad.n_eval
+        report.reliability = fad_reliability(fad.n_ref, fad.n_eval, embedder.info.dim)
+    atomic_write_json(Path(out_dir) / REPORT, [{**asdict(r), "bundle": str(r.bundle)} for r in reports])
     return reports

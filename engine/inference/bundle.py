@@ -100,7 +100,7 @@ class Bundle:
         return bundle_version(self.manifest)
 
     @classmethod
-    def open(cls, root: Path | str, threads: int = 0, providers: list[str] | None = None) -> "Bundle":
+    def open(cls, root: Path | str, threads: int = 0, providers: list[str] | None = None) -> Bundle:
         """``threads``: onnxruntime intra-op threads (0: its own choice); ``providers``: default the CPU."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
