@@ -244,6 +244,7 @@ class ExportScreen(Screen):
         self.query_one("#comparison", DataTable).add_columns("bundle", "size", "s / min audio", "FAD vs fp32",
                                                               "FAD-inf", "")
         self.query_one("#files", DataTable).add_columns("file", "size")
+        self.query_one("#publish-progress", ProgressBar).display = False  # until an upload starts
         self.load_runs()
 
     def on_screen_resume(self) -> None:
@@ -596,7 +597,9 @@ class ExportScreen(Screen):
             result.update(f"published: {message.url}")
             return
         p = message.progress
-        self.query_one("#publish-progress", ProgressBar).update(total=p.total, progress=p.done)
+        bar = self.query_one("#publish-progress", ProgressBar)
+        bar.display = True
+        bar.update(total=p.total, progress=p.done)
         result.update(f"uploading {p.label} ({_size(p.done)} of {_size(p.total)})")
 
 
