@@ -70,7 +70,7 @@ def _print_estimates(ws, run: str, precisions: list[str], as_json: bool) -> None
         return
     for precision, size in sizes.items():
         stdout.print(f"{precision:>5}  ~{_mb(size)}")
-    stderr.print(f"estimated from {counts.total / 1e6:.1f}M parameters (weights only; graphs add a little)")
+    stderr.print(f"estimated from {counts.total / 1e6:.1f}M parameters (weights only: graph structure comes on top)")
 
 
 @main.command("exports")
