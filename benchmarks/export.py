@@ -29,6 +29,7 @@ from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.export.exporter import export_checkpoint
 from engine.export.merge import load_merged_pipeline
+from engine.export.sizes import ParameterCounts, estimate_bundle_bytes
 from engine.inference.bundle import Bundle
 from engine.inference.generator import OnnxGenerator
 from engine.ingest import ingest
@@ -117,12 +118,8 @@ def release_floor() -> None:
                   "vae_decoder": AutoencoderOobleck().decoder, "text_encoder": _release_text_encoder()}
     params = {name: sum(p.numel() for p in m.parameters()) for name, m in counts.items()}
     table = counts["text_encoder"].get_input_embeddings().weight.numel()
-    fp32 = 4 * sum(params.values())
-    # one byte per weight at int8, 0.625 at int4 (4 bits + an fp32 scale per block of 32); the floors keep
-    # the condition encoder (lyric/timbre) and the token table at 8 bits and the VAE decoder at 16
-    int8 = sum(params.values()) + params["vae_decoder"]
-    int4 = (0.625 * (params["transformer"] + params["text_encoder"] - table) + params["condition_encoder"] + table
-            + 2 * params["vae_decoder"])
+    release = ParameterCounts(**params, token_table=table)  # the same estimate the export wizard shows
+    fp32, int8, int4 = (estimate_bundle_bytes(release, p) for p in ("fp32", "int8", "int4"))
     print("release architecture (diffusers defaults, Qwen3-Embedding-0.6B text encoder), from parameter counts:")
     print("  " + ", ".join(f"{n} {p / 1e6:.0f}M" for n, p in params.items()) + f" (token table {table / 1e6:.0f}M)")
     for name, size in (("int8", int8), ("int4", int4)):

@@ -24,7 +24,9 @@ class LofiSettings(BaseSettings):
     styles: Path | None = Field(None, description="A styles.toml to use instead of the shipped one.")
     model_path: Path | None = Field(None, description="The daemon's model: an export bundle (lofi.nvim's model_path).")
     cache_path: Path | None = Field(None, description="Where the daemon writes generated WAVs.")
-    device: Literal["auto", "cpu", "cuda"] = Field("auto", description="Where the daemon generates (lofi.nvim).")
+    device: Literal["auto", "cpu", "cuda", "metal"] = Field(
+        "auto", description="Where the daemon generates (lofi.nvim's device): auto and cuda use onnxruntime's CUDA "
+        "provider when installed, metal its CoreML provider; otherwise the CPU.")
     threads: int | None = Field(None, ge=1, description="onnxruntime intra-op threads for the daemon (lofi.nvim).")
 
 

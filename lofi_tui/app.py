@@ -28,7 +28,7 @@ from lofi_tui.playback import PlaybackMixin
 from screens.base import LofiScreen
 from screens.catalog import CatalogScreen
 from screens.checkpoints import CheckpointsScreen
-from screens.later import ExportScreen
+from screens.export import ExportScreen
 from screens.listening import ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
@@ -67,7 +67,9 @@ SCREENS = (
                 "`n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x` "
                 "listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no "
                 "preference) then `enter` to answer, `escape` to leave and resume later."),
-    ScreenEntry("6", "export", "Export", ExportScreen, "not built yet: `lofi export` does it (see the screen)."),
+    ScreenEntry("6", "export", "Export", ExportScreen,
+                "tabs 1 Choose ... 5 Ship (click, or focus the tabs and use the arrows); `ctrl+e` export or resume, "
+                "`ctrl+x` cancel, `ctrl+r` compare precisions, `ctrl+g` generate and play, `ctrl+o` publish to the Hub."),
 )
 
 
@@ -113,6 +115,7 @@ class LofiApp(PlaybackMixin, App[None]):
         configured = settings.current().base_model
         self.base_model: str | None = None
         self.show_model(base_model or (str(configured) if configured else None))
+        self._export_request: tuple[str, int | None] | None = None
 
     def show_model(self, base_model: str | None) -> None:
         """The header names the workspace and the base model the next run trains on."""
@@ -138,6 +141,17 @@ class LofiApp(PlaybackMixin, App[None]):
         """Screen 5 with the New test dialog filled in (sources as ``lofi listen new`` takes them)."""
         self.switch_mode("listening")
         self.call_after_refresh(self.screen.action_new, kind, a, b)
+
+    def open_export(self, run: str, step: int | None = None) -> None:
+        """Screen 6 with this checkpoint chosen (``step`` None: the run's best, else its latest)."""
+        self._export_request = (run, step)
+        self.switch_mode("export")
+
+    def take_export_request(self) -> tuple[str, int | None] | None:
+        """What :meth:`open_export` asked for, once (the export screen takes it when it shows)."""
+        request, self._export_request = self._export_request, None
+        return request
+
 
     def action_help_quit(self) -> None:
         self.notify("Press q (or ctrl+q in a text field) to quit; training runs keep going.",

@@ -25,7 +25,7 @@ COMMANDS = {
     "model": "model", "train": "train", "runs": "train", "eval": "evaluate", "checkpoints": "evaluate",
     "best": "evaluate", "samples": "samples", "report": "samples",
     "fad": "metrics", "models": "metrics", "export": "export", "publish": "export", "generate": "export",
-    "compare-precisions": "export", "listen": "listen",
+    "compare-precisions": "export", "exports": "export", "nvim-setup": "export", "listen": "listen",
 }
 
 

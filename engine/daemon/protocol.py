@@ -64,11 +64,12 @@ def parse_line(line: str) -> Request:
     if not isinstance(msg, dict) or msg.get("jsonrpc") != "2.0" or not isinstance(msg.get("method"), str):
         raise RpcError(INVALID_REQUEST, "Invalid Request: need an object with jsonrpc \"2.0\" and a method",
                        request_id=req_id)
-    params = msg.get("params", {})
-    if params is None:
+    params = msg.get("params")
+    if params is None or params == []:  # absent, null, or an empty Lua table as vim.json.encode writes it
         params = {}
     if not isinstance(params, dict):
-        raise RpcError(INVALID_PARAMS, "Invalid params: params must be an object", request_id=req_id)
+        raise RpcError(INVALID_PARAMS, "Invalid params: params must be an object of named parameters",
+                       request_id=req_id)
     return Request(msg.get("id"), msg["method"], params)
 
 
@@ -78,13 +79,22 @@ class GenerateParams:
     duration_sec: float
     seed: int | None
     priority: str
-    inference_steps: int
+    inference_steps: int | None  # None: the model's default (the bundle manifest's, per variant)
     scheduler: str
-    guidance_scale: float
+    guidance_scale: float | None  # None: the model's default
+
+
+def _given(params: dict, key: str, default: Any) -> Any:
+    """``params[key]``, or ``default`` when absent or null (lofi.nvim leaves nil fields out)."""
+    value = params.get(key)
+    return default if value is None else value
 
 
 def _number(params: dict, key: str, default: Any, kind: type, error: str, low: float, high: float) -> Any:
-    value = params.get(key, default)
+    """``params[key]`` checked against [low, high], or ``default`` when not given."""
+    value = params.get(key)
+    if value is None:
+        return default
     if isinstance(value, bool) or not isinstance(value, (int, float)) or (kind is int and value != int(value)):
         raise app_error(error, f"{key} must be a number between {low:g} and {high:g}", {"got": value})
     if not low <= value <= high:
@@ -92,19 +102,19 @@ def _number(params: dict, key: str, default: Any, kind: type, error: str, low: f
     return kind(value)
 
 
-def validate_generate(params: dict, min_duration: float, max_duration: float, default_steps: int) -> GenerateParams:
+def validate_generate(params: dict, min_duration: float, max_duration: float) -> GenerateParams:
     prompt = params.get("prompt")
     if not isinstance(prompt, str) or not 1 <= len(prompt.strip()) <= 1000 or len(prompt) > 1000:
         raise app_error("INVALID_PROMPT", "prompt must be 1 to 1000 characters")
-    backend = params.get("backend", BACKEND)
+    backend = _given(params, "backend", BACKEND)
     if backend not in ("musicgen", BACKEND):
         raise app_error("INVALID_BACKEND", f"unknown backend {backend!r}; use {BACKEND!r}")
     if backend != BACKEND:
         raise app_error("BACKEND_NOT_INSTALLED", f"this daemon serves only {BACKEND!r}")
     duration = _number(params, "duration_sec", 30, float, "INVALID_DURATION", min_duration, max_duration)
-    steps = _number(params, "inference_steps", default_steps, int, "INVALID_INFERENCE_STEPS", 1, 200)
-    guidance = _number(params, "guidance_scale", 1.0, float, "INVALID_GUIDANCE_SCALE", 1, 30)
-    scheduler = params.get("scheduler", "euler")
+    steps = _number(params, "inference_steps", None, int, "INVALID_INFERENCE_STEPS", 1, 200)
+    guidance = _number(params, "guidance_scale", None, float, "INVALID_GUIDANCE_SCALE", 1, 30)
+    scheduler = _given(params, "scheduler", "euler")
     if scheduler not in ("euler", "heun", "pingpong"):
         raise app_error("INVALID_SCHEDULER", f"scheduler must be euler, heun or pingpong, got {scheduler!r}")
     if scheduler != "euler":
@@ -112,7 +122,7 @@ def validate_generate(params: dict, min_duration: float, max_duration: float, de
     seed = params.get("seed")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         raise RpcError(INVALID_PARAMS, "seed must be a non-negative integer or null")
-    priority = params.get("priority", "normal")
+    priority = _given(params, "priority", "normal")
     if priority not in ("normal", "high"):
         raise RpcError(INVALID_PARAMS, "priority must be 'normal' or 'high'")
     return GenerateParams(prompt, duration, seed, priority, steps, scheduler, guidance)

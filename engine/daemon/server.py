@@ -1,7 +1,9 @@
 """The daemon loop: read JSON lines, answer at once, generate in a worker thread, stream notifications.
 
 stdout carries protocol lines only (a lock keeps lines whole); logs go to stderr. A malformed line
-gets a -32700/-32600 error and the daemon keeps serving; `ping` is answered while generating.
+gets a -32700/-32600 error and the daemon keeps serving; `ping` is answered while generating. A
+request's response is always written before any notification about it: lofi.nvim registers its
+completion callback only when the response arrives, so a notification sent earlier is lost to it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 
 from engine.audio.io import write_audio
 from engine.daemon.protocol import (
+    APP_ERRORS,
     BACKEND,
     INTERNAL_ERROR,
     MAX_PENDING,
@@ -39,11 +42,11 @@ from engine.daemon.protocol import (
 
 MIN_DURATION, MAX_DURATION = 5.0, 240.0
 SAMPLE_RATE = 48_000
-DEFAULT_STEPS = 8
 
 
 class Generator(Protocol):
-    """Makes 48 kHz stereo float audio [frames, 2] for validated parameters, reporting each step."""
+    """Makes 48 kHz stereo float audio [frames, 2] for validated parameters, reporting each step; steps and
+    guidance left as None take the model's own defaults."""
 
     def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray: ...
 
@@ -58,14 +61,12 @@ class _Job:
 
 class Daemon:
     def __init__(self, load_generator: Callable[[], Generator], cache_dir: Path, model_name: str, model_version: str,
-                 out: IO[str] = sys.stdout, log: Callable[[str], None] | None = None,
-                 default_steps: int = DEFAULT_STEPS) -> None:
+                 out: IO[str] = sys.stdout, log: Callable[[str], None] | None = None) -> None:
         self._load = load_generator
         self._generator: Generator | None = None
         self._load_error: str | None = None
         self._loaded = threading.Event()
         self.model_version = model_version
-        self.default_steps = default_steps
         self.cache_dir = Path(cache_dir)
         self.model_name = model_name
         self._out = out
@@ -108,7 +109,7 @@ class Daemon:
         """Answer one line; returns False when the daemon should stop."""
         if not line.strip():
             return True
-        req_id = None
+        req_id, then = None, None
         try:
             req = parse_line(line)
             req_id = req.id
@@ -124,7 +125,7 @@ class Daemon:
                     self.send(response(req_id, {"status": "shutting_down"}))
                 return False
             elif req.method == "generate":
-                result = self._generate(req.params)
+                result, then = self._generate(req.params)
             else:
                 raise RpcError(METHOD_NOT_FOUND, f"Method not found: {req.method}")
         except RpcError as err:
@@ -136,6 +137,8 @@ class Daemon:
             return True
         if req_id is not None:
             self.send(response(req_id, result))
+        if then is not None:  # what may lead to notifications about this request, only once it is answered
+            then()
         return True
 
     def _backends(self) -> dict:
@@ -148,24 +151,32 @@ class Daemon:
                               "sample_rate": SAMPLE_RATE, "model_version": self.model_version}],
                 "default_backend": BACKEND}
 
-    def _generate(self, params: dict) -> dict:
+    def _generate(self, params: dict) -> tuple[dict, Callable[[], None]]:
+        """The response, and what to do once it is sent: notify a cached track, or queue the job.
+
+        Only this (reading) thread adds jobs, so the queue can only shrink before the job joins it."""
         if self._loaded.is_set() and self._generator is None:
             raise app_error("MODEL_LOAD_FAILED", f"could not load the model: {self._load_error}")
-        p = validate_generate(params, MIN_DURATION, MAX_DURATION, self.default_steps)
+        p = validate_generate(params, MIN_DURATION, MAX_DURATION)
         seed = p.seed if p.seed is not None else random.randrange(2**31)
         tid = track_id(p.prompt, seed, p.duration_sec, self.model_version)
         cached = self.cache_dir / f"{tid}.wav"
         if cached.exists():
-            self.send(notification("generation_complete", self._complete(tid, p, seed, cached, 0.0)))
-            return {"track_id": tid, "status": "complete", "position": 0, "seed": seed, "backend": BACKEND}
+            complete = self._complete(tid, p, seed, cached, 0.0)
+            return ({"track_id": tid, "status": "complete", "position": 0, "seed": seed, "backend": BACKEND},
+                    lambda: self.send(notification("generation_complete", complete)))
+        job = _Job((0 if p.priority == "high" else 1, next(self._order)), tid, p, seed)
         with self._wake:
             if len(self._queue) >= MAX_PENDING:
                 raise app_error("QUEUE_FULL", f"the queue already holds {MAX_PENDING} pending jobs; try later")
-            job = _Job((0 if p.priority == "high" else 1, next(self._order)), tid, p, seed)
+            position = sum(queued < job for queued in self._queue) + 1
+        return ({"track_id": tid, "status": "queued", "position": position, "seed": seed, "backend": BACKEND},
+                lambda: self._enqueue(job))
+
+    def _enqueue(self, job: _Job) -> None:
+        with self._wake:
             heapq.heappush(self._queue, job)
-            position = sorted(self._queue).index(job) + 1
             self._wake.notify()
-        return {"track_id": tid, "status": "queued", "position": position, "seed": seed, "backend": BACKEND}
 
     def _complete(self, tid: str, p: GenerateParams, seed: int, path: Path, seconds: float) -> dict:
         return {"track_id": tid, "path": str(path.resolve()), "duration_sec": p.duration_sec,
@@ -215,7 +226,8 @@ class Daemon:
             return
         except Exception as exc:
             self._log(f"generation failed: {exc!r}")
-            self.send(notification("generation_error", {"track_id": job.track_id, "code": -32003,
+            self.send(notification("generation_error", {"track_id": job.track_id,
+                                                        "code": APP_ERRORS["MODEL_INFERENCE_FAILED"],
                                                         "message": f"inference failed: {exc}"}))
             return
         self.send(notification("generation_complete",

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.atomic import atomic_write_json
+from engine.errors import Cancelled, LofiError
 from engine.export.assemble import GRAPH_ORDER, write_bundle
+from engine.export.choices import checkpoint_metrics
 from engine.export.facts import write_facts
 from engine.export.merge import (
     load_merged_pipeline,
@@ -27,6 +29,17 @@ from engine.export.quantize import (
     quantize_graph,
 )
 from engine.export.stages import ExportError, load_stage, run_stage
+from engine.export.status import (
+    CANCELLED,
+    DONE,
+    FAILED,
+    RUNNING,
+    ExportRequest,
+    default_out,
+    last_stage,
+    plan,
+    record,
+)
 from engine.inference.bundle import FORMAT_VERSION
 from engine.listening.report import model_card_lines
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -109,16 +122,11 @@ def _graph_stage(model: _Model, name: str, precision: str, source: Path | None, 
             "parity": parity(model.spec(name), path, model.references(name), PARITY_TOLERANCE[actual])}
 
 
-def _eval_metrics(run_dir: Path, step: int) -> dict | None:
-    try:
-        return json.loads((run_dir / "eval" / f"step-{step}.json").read_text())
-    except (OSError, ValueError):
-        return None
-
-
 def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint: str | None = None,
                       out: Path | None = None, license: str = "other", base_model_id: str | None = None,
                       progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> ExportResult:
+    """Each stage is reported twice through ``progress``: as it starts (``done`` = stages behind it) and as
+    it ends; how it went is recorded in ``OUT/.work/status.json`` (engine.export.status)."""
     from engine.model.load import model_identity
 
     run_dir = ws.runs_dir / run
@@ -129,42 +137,61 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
         raise ExportError(f"precisions must be among {', '.join(PRECISIONS)}; got {', '.join(precisions) or 'none'}")
     step = resolve_step(run_dir, checkpoint)
     base = run_base_model(run_dir)
-    out = Path(out) if out else ws.exports_dir / f"{run}-step-{step}"
+    out = Path(out) if out else default_out(ws, run, step)
     (out / ".work").mkdir(parents=True, exist_ok=True)
     marker = out / "export.json"  # an OUT directory holds one checkpoint's export, never a mix
     source = {"run": run, "step": step, "base_model_identity": model_identity(base), "format_version": FORMAT_VERSION}
     if marker.exists() and json.loads(marker.read_text()) != source:
         raise ExportError(f"{out} holds the export of {marker.read_text().strip()}; pass another --out")
     atomic_write_json(marker, source)
-    result = ExportResult(run, step, out, [])
+    request = ExportRequest(run, step, list(precisions), license, base_model_id)
+    record(out, request, RUNNING)
+    try:
+        result = _export(out, request, run_dir, base, source["base_model_identity"], model_card_lines(ws, run, step),
+                         progress, cancel)
+    except Cancelled:
+        record(out, request, CANCELLED, last_stage(out))
+        raise
+    except Exception as exc:
+        message = str(exc) if isinstance(exc, LofiError) else f"{type(exc).__name__}: {exc}"
+        record(out, request, FAILED, last_stage(out), message)
+        raise
+    record(out, request, DONE)
+    return result
+
+
+def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identity: str, listening: list[str],
+            progress: ProgressCallback, cancel: CancelToken | None) -> ExportResult:
+    precisions, step = request.precisions, request.step
+    result = ExportResult(request.run, step, out, [])
     model = _Model(base, out / "merged")
-    plan = ["merged", "facts", *[f"{p}/{g}" for p in ["fp32", *[q for q in precisions if q != "fp32"]]
-                                 for g in GRAPH_ORDER], *precisions]
+    stages = {s.label: s.path for s in plan(out, precisions)}
     done = 0
 
-    def stage(label: str, path: Path, build):
+    def stage(label: str, build):
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
-        progress(Progress(done, len(plan), label))
-        record, ran = run_stage(path, build)
+        record(out, request, RUNNING, label)
+        progress(Progress(done, len(stages), label))
+        finished, ran = run_stage(stages[label], build)
         (result.ran if ran else result.skipped).append(label)
         done += 1
-        progress(Progress(done, len(plan), label))
-        return record["results"]
+        progress(Progress(done, len(stages), label))
+        return finished["results"]
 
     manifests = {}  # checksumming a finished bundle reads every byte of it: once per export is enough
     for precision in precisions:
-        record = load_stage(out / precision)
-        if record is not None:
-            manifests[precision] = record["results"]
+        bundle = load_stage(out / precision)
+        if bundle is not None:
+            manifests[precision] = bundle["results"]
             result.skipped.append(precision)
             done += 1 + len(GRAPH_ORDER) * (precision != "fp32")
     pending = [p for p in precisions if p not in manifests]
     if pending:
-        manifests |= _build(pending, run_dir, step, base, source["base_model_identity"], out, model, stage, license,
-                            base_model_id, model_card_lines(ws, run, step))
-    progress(Progress(len(plan), len(plan), "done"))
+        manifests |= _build(pending, run_dir, step, base, identity, out, model, stage, request.license,
+                            request.base_model_id, listening)
+    progress(Progress(len(stages), len(stages), "done"))
     for precision in precisions:
         manifest = manifests[precision]
         result.bundles.append(BundleReport(
@@ -182,15 +209,14 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
     from engine.model.check import is_tiny
 
     work = out / ".work"
-    lora = stage("merged", out / "merged", lambda tmp: merge_checkpoint(base, ckpt.checkpoint_dir(run_dir, step), tmp))
-    facts = stage("facts", work / "facts", lambda tmp: write_facts(model.pipe, tmp))
+    lora = stage("merged", lambda tmp: merge_checkpoint(base, ckpt.checkpoint_dir(run_dir, step), tmp))
+    facts = stage("facts", lambda tmp: write_facts(model.pipe, tmp))
 
     def graph_stages(precision: str) -> dict[str, dict]:
         graphs = {}
         for name in GRAPH_ORDER:
             src = None if precision == "fp32" else work / "fp32" / name
-            info = stage(f"{precision}/{name}", work / precision / name,
-                         lambda tmp, n=name, s=src: _graph_stage(model, n, precision, s, tmp))
+            info = stage(f"{precision}/{name}", lambda tmp, n=name, s=src: _graph_stage(model, n, precision, s, tmp))
             graphs[name] = {**info, "dir": work / precision / name}
         return graphs
 
@@ -201,12 +227,12 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
                   "name": base.name, "identity": identity, "tiny": tiny}
     lora_info = {"run": run_dir.name, "step": step, **{k: lora[k] for k in ("rank", "alpha", "use_rslora", "scaling")},
                  "merge_parity_rel_error": lora["parity_rel_error"]}
-    card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step),
+    card = {"license": license, "base_model_id": model_info["id"], "metrics": checkpoint_metrics(run_dir, step),
             "listening": listening}
     manifests = {}
     for precision in pending:
         graphs = fp32 if precision == "fp32" else graph_stages(precision)
-        manifests[precision] = stage(precision, out / precision, lambda tmp, p=precision, g=graphs: write_bundle(
+        manifests[precision] = stage(precision, lambda tmp, p=precision, g=graphs: write_bundle(
             tmp, p, g, facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info, lora_info,
             fp32_bytes, card))
         if precision != "fp32":

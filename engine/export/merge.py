@@ -21,18 +21,21 @@ from engine.training.config import TrainConfig
 MERGE_TOLERANCE = 1e-5  # max |merged - adapter| relative to the output's peak, fp32 on CPU
 
 
+def best_step(run_dir: Path, steps: list[int]) -> int | None:
+    """The best among ``steps`` (valid checkpoints): chosen by hand, else the evaluation's pick; None if neither."""
+    pick = ckpt.best_pick(run_dir)
+    return next((s for s in (pick.manual, pick.automatic) if s in steps), None)
+
+
 def resolve_step(run_dir: Path, which: str | int | None) -> int:
     """``best`` (chosen by hand, else the evaluated best), ``latest``, a step number, or None: best if
     there is one, else latest."""
     steps = ckpt.list_checkpoints(run_dir)
     if not steps:
         raise ExportError(f"{run_dir.name} has no valid checkpoint yet: train it first (`lofi train`)")
-    pick = ckpt.best_pick(run_dir)
-    best = next((s for s in (pick.manual, pick.automatic) if s in steps), None)
-    if which in (None, "") and best is not None:
-        return best
+    best = best_step(run_dir, steps)
     if which in (None, "", "latest"):
-        return steps[-1]
+        return best if which in (None, "") and best is not None else steps[-1]
     if which == "best":
         if best is None:
             raise ExportError(f"{run_dir.name} has no evaluated best checkpoint and none chosen by hand: run "

@@ -2,17 +2,18 @@
 each set against the fp32 one (the evaluation issue's FAD), graph sizes, and generation time.
 
 Clips are reused when a bundle, duration and step count are unchanged, so a second call only
-re-embeds (cached) and re-measures.
+re-embeds (cached) and re-measures. The reports are kept in ``OUT/report.json`` for the dashboard.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
-from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.inference.bundle import Bundle
 from engine.inference.generator import OnnxGenerator
 from engine.metrics.folders import EmbeddingCache, fad_between
@@ -37,11 +38,25 @@ class PrecisionReport:
     fad_note: str | None = None  # "not reliable (n < 2d): ..." when too few frames; None otherwise
 
 
+REPORT = "report.json"
+
+
+def load_comparison(out_dir: Path) -> list[PrecisionReport] | None:
+    """The last comparison written to ``out_dir``, or None."""
+    try:
+        rows = json.loads((Path(out_dir) / REPORT).read_text(encoding="utf-8"))
+        return [PrecisionReport(**{**row, "bundle": Path(row["bundle"])}) for row in rows]
+    except (OSError, ValueError, TypeError):
+        return None
+
+
 def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedder, cache_dir: Path | None,
                        duration: float = 10.0, steps: int | None = None, seed: int = 0,
                        progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
                        ) -> list[PrecisionReport]:
     """The reference is the fp32 bundle when one is given, else the first."""
+    from engine.evaluation.clips import reset_if_changed, style_jobs  # torch: keep this module light to import
+
     opened = [Bundle.open(b) for b in bundles]
     ref_index = next((i for i, b in enumerate(opened) if b.manifest["precision"] == "fp32"), 0)
     total = len(opened) * prompts
@@ -75,4 +90,5 @@ def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedde
         report.fad, report.fad_inf, report.embedding = fad.fad, fad.fad_inf, fad.embedding
         report.n_ref_frames, report.n_eval_frames = fad.n_ref, fad.n_eval
         report.dim, report.fad_note = fad.dim, fad.reliability_note
+    atomic_write_json(Path(out_dir) / REPORT, [{**asdict(r), "bundle": str(r.bundle)} for r in reports])
     return reports

@@ -24,8 +24,8 @@ from engine.export.graphs import (
 )
 from engine.export.onnx_export import NAME_SCOPES, quiet_loggers, save_model
 from engine.export.stages import ExportError
+from engine.inference.bundle import PRECISIONS
 
-PRECISIONS = ("fp32", "fp16", "int8", "int4")
 RANK = {p: i for i, p in enumerate(PRECISIONS)}  # higher = fewer bits
 FLOOR = {VAE_DECODER: "fp16"}
 PROTECTED_FLOOR = "int8"
@@ -33,7 +33,6 @@ PROTECTED_FLOOR = "int8"
 # stays fp32 so long sequences and large activations cannot overflow or lose positions
 FP16_OPS = {"MatMul", "Gemm", "Conv", "ConvTranspose"}
 INT4_BLOCK = 32
-EMBEDDING_MIN_ROWS = 256  # a 2-D float table this tall, read by Gather, is a token embedding
 EMBEDDING_MIN_ROWS = 256  # a 2-D float table this tall, read by Gather, is a token embedding
 
 

@@ -16,6 +16,10 @@ MANIFEST = "manifest.json"
 FORMAT = "lofi-onnx-bundle"
 FORMAT_VERSION = 2  # 2: lyric embeddings come from the text encoder graph
 GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
+PRECISIONS = ("fp32", "fp16", "int8", "int4")  # a bundle's precision, from most to fewest bits
+CPU = "CPUExecutionProvider"
+# LOFI_DEVICE (lofi.nvim's ``device`` option) -> the onnxruntime provider that serves it
+ACCELERATORS = {"auto": "CUDAExecutionProvider", "cuda": "CUDAExecutionProvider", "metal": "CoreMLExecutionProvider"}
 
 
 class BundleError(LofiError):
@@ -63,6 +67,18 @@ def is_bundle(path: Path | str) -> bool:
     return (Path(path) / MANIFEST).is_file()
 
 
+def execution_providers(device: str, available: list[str]) -> tuple[list[str], str | None]:
+    """onnxruntime providers for a LOFI_DEVICE value (auto, cpu, cuda, metal), given the providers this
+    onnxruntime build lists, and one line to log when the accelerator is missing (then: the CPU)."""
+    wanted = ACCELERATORS.get(device)
+    if wanted is None:
+        return [CPU], None
+    if wanted in available:
+        return [wanted, CPU], None
+    return [CPU], (f"LOFI_DEVICE={device}: this onnxruntime has no {wanted} (it offers {', '.join(available)}); "
+                   "generating on the CPU")
+
+
 @dataclass
 class Bundle:
     root: Path
@@ -77,7 +93,8 @@ class Bundle:
         return bundle_version(self.manifest)
 
     @classmethod
-    def open(cls, root: Path | str, threads: int = 0) -> Bundle:
+    def open(cls, root: Path | str, threads: int = 0, providers: list[str] | None = None) -> Bundle:
+        """``threads``: onnxruntime intra-op threads (0: its own choice); ``providers``: default the CPU."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
@@ -91,7 +108,7 @@ class Bundle:
         for name in GRAPHS:
             path = root / manifest["graphs"][name]["file"]
             try:
-                sessions[name] = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+                sessions[name] = ort.InferenceSession(str(path), options, providers=providers or [CPU])
             except Exception as exc:  # ORT raises its own exception types for unreadable graphs
                 raise BundleError(f"onnxruntime cannot load {path}: {exc}") from None
         arrays = {key: np.load(root / name, allow_pickle=False) for key, name in manifest["arrays"].items()}

@@ -8,11 +8,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.errors import LofiError
+
 CAPTION, LYRICS, LANGUAGE, DURATION = "{caption}", "{lyrics}", "{language}", "{duration}"
+BPM, KEY = "{bpm}", "{keyscale}"
+UNKNOWN = "N/A"  # what the pipeline writes for a bpm or key it is not given
 
 
-def format_text(spec: dict, caption: str, duration: float) -> str:
-    return spec["text_template"].replace(DURATION, str(int(duration))).replace(CAPTION, caption)
+def format_text(spec: dict, caption: str, duration: float, bpm: int | None = None, key: str | None = None) -> str:
+    """The caption in the model's text template; bpm and key fill its metadata lines as the pipeline does."""
+    template = spec["text_template"]
+    if (bpm or key) and BPM not in template:
+        raise LofiError("this bundle was exported before bpm and key were part of its prompt template; export it "
+                        "again (`lofi export`) to condition on them")
+    text = template.replace(DURATION, str(int(duration))).replace(CAPTION, caption)
+    return text.replace(BPM, str(bpm) if bpm and bpm > 0 else UNKNOWN).replace(
+        KEY, key if key and key.strip() else UNKNOWN)
 
 
 def format_lyrics(spec: dict, lyrics: str, language: str = "en") -> str:

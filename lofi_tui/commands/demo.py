@@ -22,7 +22,7 @@ from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.commands.catalog import tracks_table
 from lofi_tui.commands.evaluate import checkpoints_cmd, eval_cmd
-from lofi_tui.commands.export import export_cmd, generate_cmd
+from lofi_tui.commands.export import export_cmd, generate_cmd, nvim_setup_cmd
 from lofi_tui.commands.train import train_cmd
 from lofi_tui.output import progress_bar, stderr, stdout
 
@@ -66,4 +66,4 @@ def demo_cmd(ctx: click.Context, sources_dir: Path | None, train: bool) -> None:
     bundle = ws.exports_dir / "demo-step-12" / "int8"
     ctx.invoke(generate_cmd, bundle=bundle, prompt="lofi hip hop, rain, warm piano", duration=5.0, steps=4,
                out=ws.root / "demo-clip.wav")
-    stderr.print(f"lofi.nvim: setup({{ daemon_path = <.venv>/bin/lofi-daemon, model_path = \"{bundle.resolve()}\" }})")
+    ctx.invoke(nvim_setup_cmd, bundle=bundle)

@@ -12,10 +12,12 @@ import threading
 import time
 from pathlib import Path
 
+import onnxruntime as ort
 import pytest
 import soundfile as sf
 
 from engine.inference.bundle import bundle_version
+from tests.engine.daemon.lofi_nvim import lua_line
 from tests.engine.export.exported import imported_modules
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -23,13 +25,14 @@ pytestmark = pytest.mark.slow
 
 
 class DaemonProcess:
-    """``model`` by --model-dir, or as lofi.nvim passes it (LOFI_MODEL_PATH, LOFI_CACHE_PATH) with ``env``.
+    """``model`` by --model-dir, or as lofi.nvim passes it (LOFI_MODEL_PATH, LOFI_CACHE_PATH, plus ``env``).
     ``python_flags`` go to the interpreter; stderr goes to ``stderr_log`` when given."""
 
-    def __init__(self, model: Path, cache: Path, env: bool = False, python_flags: tuple[str, ...] = (),
+    def __init__(self, model: Path, cache: Path, env: dict[str, str] | None = None, python_flags: tuple[str, ...] = (),
                  stderr_log: Path | None = None) -> None:
-        where = [] if env else ["--model-dir", str(model), "--cache-dir", str(cache)]
-        environ = {**os.environ, "LOFI_MODEL_PATH": str(model), "LOFI_CACHE_PATH": str(cache)} if env else None
+        where = [] if env is not None else ["--model-dir", str(model), "--cache-dir", str(cache)]
+        environ = None if env is None else {**os.environ, "LOFI_MODEL_PATH": str(model), "LOFI_CACHE_PATH": str(cache),
+                                            **env}
         with open(stderr_log or os.devnull, "w") as err:
             self.proc = subprocess.Popen([sys.executable, *python_flags, "-m", "engine.daemon.main", "--daemon",
                                           *where], cwd=ROOT, env=environ, stdin=subprocess.PIPE,
@@ -143,12 +146,15 @@ def test_queue_limit_and_priority(daemon):
 
 @pytest.mark.xdist_group("export")
 def test_serves_an_onnx_bundle_named_by_lofi_model_path_without_torch(exported, tmp_path):
-    """What lofi.nvim does: model_path arrives as LOFI_MODEL_PATH; the process never loads PyTorch."""
+    """What lofi.nvim does: model_path arrives as LOFI_MODEL_PATH (with its device and threads settings), requests
+    come as vim.json.encode writes them; the process never loads PyTorch."""
     bundle, log = exported.bundle("int8"), tmp_path / "stderr.log"
-    d = DaemonProcess(bundle, tmp_path / "cache", env=True, python_flags=("-X", "importtime"), stderr_log=log)
+    d = DaemonProcess(bundle, tmp_path / "cache", env={"LOFI_DEVICE": "cuda", "LOFI_THREADS": "1"},
+                      python_flags=("-X", "importtime"), stderr_log=log)
     d.seen = []
     try:
-        backend = d.call(1, "get_backends")["result"]["backends"][0]
+        d.send(lua_line({"jsonrpc": "2.0", "id": 1, "method": "get_backends", "params": {}}).strip())
+        backend = d.wait(lambda m: m.get("id") == 1)["result"]["backends"][0]
         manifest = json.loads((bundle / "manifest.json").read_text())
         assert backend["model_version"] == bundle_version(manifest) and "int8" in backend["name"]
         queued = d.call(2, "generate", {"prompt": "lofi, rain", "duration_sec": 5, "seed": 4})["result"]
@@ -166,5 +172,8 @@ def test_serves_an_onnx_bundle_named_by_lofi_model_path_without_torch(exported, 
     finally:
         if d.proc.poll() is None:
             d.proc.kill()
+    cpu_notes = [line for line in log.read_text().splitlines() if line.startswith("LOFI_DEVICE=cuda:")]
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        assert len(cpu_notes) == 1 and "CPU" in cpu_notes[0]  # one line, then generation on the CPU
     imported = imported_modules(log.read_text())
     assert "onnxruntime" in imported and not {"torch", "diffusers", "transformers"} & imported

@@ -107,3 +107,17 @@ def test_compare_precisions_reports_fad_sizes_and_speed(exported, tmp_path):
     second = json.loads(CliRunner().invoke(main, args, catch_exceptions=False).output)
     assert all(r["generated"] == 0 and r["seconds_per_audio_minute"] is None for r in second)  # clips reused
     assert [r["fad"] for r in second] == [r["fad"] for r in first]
+
+
+def test_bpm_and_key_reach_the_text_encoder_as_the_pipeline_writes_them(exported, tiny_model):
+    from engine.inference.prompt import format_text
+    from engine.model.load import load_pipeline
+
+    spec = Bundle.open(exported.bundle("int8")).manifest["prompt"]
+    pipe = load_pipeline(tiny_model)
+    for bpm, key in ((80, "C major"), (None, None), (92, None)):
+        expected, _ = pipe._format_prompt(prompt=CAPTION, audio_duration=30.0, bpm=bpm, keyscale=key)
+        assert format_text(spec, CAPTION, 30.0, bpm, key) == expected
+    gen = OnnxGenerator(Bundle.open(exported.bundle("int8")))
+    plain = gen.generate(CAPTION, 2.0, seed=3, steps=2)
+    assert not np.allclose(gen.generate(CAPTION, 2.0, seed=3, steps=2, bpm=80, key="C major"), plain, atol=1e-4)
