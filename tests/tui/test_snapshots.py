@@ -56,7 +56,8 @@ def _goto(keys: str | tuple[str, ...]):
     ("training", "3", (110, 36)),
     ("checkpoints-80x24", ("4", "space"), (80, 24)),
     ("checkpoints-160x45", ("4", "space", "right_square_bracket"), (160, 45)),
-    ("later", "5", (80, 24)),
+    ("listening", "5", (80, 24)),
+    ("export", "6", (80, 24)),
 ])
 def test_screen_snapshot(snap_compare, tmp_path, monkeypatch, screen, keys, size):
     monkeypatch.chdir(tmp_path)
