@@ -113,13 +113,9 @@ def render(ws: Workspace, source: Source, jobs: list[Render], duration: float, s
     if source.kind == "bundle":
         _render_bundle(source.path, todo, duration, steps, progress, cancel)
         return
-    from engine.evaluation.clips import SampleJob, checkpoint_pipeline, generate_samples
-    from engine.model.load import load_pipeline
-    from engine.training.config import TrainConfig
+    from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
 
-    run_dir = ws.runs_dir / source.run
-    pipe = (checkpoint_pipeline(run_dir, source.step) if source.kind == "ckpt"
-            else load_pipeline(TrainConfig.load(run_dir).base_model))
+    pipe = column_pipeline(ws.runs_dir / source.run, source.step if source.kind == "ckpt" else None)
     samples = [SampleJob("", job.prompt, job.seed, job.path) for job in todo]
     generate_samples(pipe, samples, duration, steps, progress, cancel)
 
