@@ -14,12 +14,14 @@ from pathlib import Path
 
 from engine.errors import LofiError
 from engine.model.tiny import is_tiny
+from engine.model.variants import Variant, variant_of_config
 
 COMPONENTS = ("vae", "text_encoder", "tokenizer", "transformer", "condition_encoder", "scheduler")
 WEIGHTED = ("vae", "text_encoder", "transformer", "condition_encoder")
 REMEDY = (
-    "get the diffusers-format release with `hf download ACE-Step/acestep-v15-turbo-diffusers --local-dir DIR` "
-    "(or the -sft / -base variant), or build an offline test model with `lofi model init-tiny DIR`. "
+    "get a diffusers-format release, e.g. `hf download ACE-Step/acestep-v15-xl-turbo-diffusers --local-dir DIR` "
+    "(or ACE-Step/acestep-v15-xl-base-diffusers, Runware/acestep-v15-sft-diffusers, "
+    "Runware/acestep-v15-base-diffusers), or build an offline test model with `lofi model init-tiny DIR`. "
     "Expected layout: model_index.json, vae/, text_encoder/, tokenizer/, transformer/, condition_encoder/, scheduler/"
 )
 _DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1}
@@ -47,6 +49,13 @@ class ModelSummary:
     @property
     def total_parameters(self) -> int:
         return sum(c.parameters for c in self.components)
+
+    @property
+    def variant(self) -> Variant:
+        return variant_of_config(self.transformer_config)
+
+    def parameters(self, component: str) -> int:
+        return next((c.parameters for c in self.components if c.name == component), 0)
 
 
 def _fail(path: Path, problem: str) -> BaseModelError:
@@ -77,6 +86,12 @@ def safetensors_header(path: Path) -> dict:
 
 
 def _weights(component_dir: Path, root: Path) -> list[Path]:
+    for index in component_dir.glob("*.safetensors.index.json"):  # a sharded component: every shard must be there
+        shards = set(_read_json(index, root).get("weight_map", {}).values())
+        missing = sorted(s for s in shards if not (component_dir / s).exists())
+        if missing:
+            raise _fail(root, f"{index.relative_to(root)} lists {len(shards)} shards but {', '.join(missing)} "
+                              "is missing (an interrupted download?)")
     files = sorted(component_dir.glob("*.safetensors"))
     if files:
         return files

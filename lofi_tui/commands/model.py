@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from engine.model.check import check_base_model, training_memory_gb
+from engine.model.tiny import TINY_VARIANTS, build_tiny_checkpoint
 from engine.training.config import DEFAULT_TARGETS
 from lofi_tui.cli import main
 from lofi_tui.output import emit_json, stderr, stdout
@@ -22,14 +23,13 @@ def model_group() -> None:
 @model_group.command("init-tiny")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seed", type=int, default=0, show_default=True)
-def init_tiny_cmd(out: Path, seed: int) -> None:
+@click.option("--variant", type=click.Choice(list(TINY_VARIANTS)), default="turbo", show_default=True,
+              help="Which published checkpoint's shape and settings to mirror.")
+def init_tiny_cmd(out: Path, seed: int, variant: str) -> None:
     """Write a tiny, NOT musical ACE-Step 1.5 checkpoint (random weights) for offline tests and the demo."""
-    from engine.model.tiny import (
-        build_tiny_checkpoint,  # torch: commands load it only when they need it
-    )
-
-    build_tiny_checkpoint(out, seed=seed)
-    stderr.print(f"wrote a tiny ACE-Step 1.5 checkpoint to {out} (random weights: it does not make music)")
+    build_tiny_checkpoint(out, seed=seed, variant=variant)
+    stderr.print(f"wrote a tiny {variant} ACE-Step 1.5 checkpoint to {out}, shaped like "
+                 f"{TINY_VARIANTS[variant].mirrors} (random weights: it does not make music)")
 
 
 @model_group.command("check")
