@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lora", type=Path, default=None,
                         help="with a diffusers checkpoint: a LoRA checkpoint directory (runs/R/checkpoints/step-N)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="[default: $LOFI_CACHE_PATH or the user cache]")
+    parser.add_argument("--device", default=settings.current().device,
+                        help="with a diffusers checkpoint: cuda, cuda:N, cpu or auto (cuda when present) "
+                             "[default: $LOFI_DEVICE or auto]")
     args = parser.parse_args(argv)
     if not args.daemon:
         parser.print_help(sys.stderr)
@@ -57,9 +60,11 @@ def main(argv: list[str] | None = None) -> int:
                         default_steps=int(manifest["default_steps"]))
     else:  # a diffusers checkpoint (+ optional LoRA) through PyTorch
         from engine.daemon.pipeline_generator import PipelineGenerator, model_version
+        from engine.model.variants import model_variant
 
-        daemon = Daemon(lambda: PipelineGenerator(args.model_dir, args.lora), args.cache_dir or default_cache_dir(),
-                        Path(args.model_dir).name, model_version(args.model_dir, args.lora))
+        daemon = Daemon(lambda: PipelineGenerator(args.model_dir, args.lora, args.device),
+                        args.cache_dir or default_cache_dir(), Path(args.model_dir).name,
+                        model_version(args.model_dir, args.lora), default_steps=model_variant(args.model_dir).steps)
     code = daemon.serve(sys.stdin)
     sys.stdout.flush()
     sys.stderr.flush()

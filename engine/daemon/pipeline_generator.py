@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from engine.daemon.protocol import GenerateParams
-from engine.model.load import load_pipeline, model_identity
+from engine.model.load import load_pipeline, model_identity, resolve_device
+from engine.model.variants import model_variant
 from engine.training.checkpoints import LORA_FILE
 
 
@@ -24,8 +25,9 @@ def model_version(model_dir: Path, lora_dir: Path | None = None) -> str:
 
 
 class PipelineGenerator:
-    def __init__(self, model_dir: Path, lora_dir: Path | None = None) -> None:
-        self.pipe = load_pipeline(model_dir)
+    def __init__(self, model_dir: Path, lora_dir: Path | None = None, device: str | None = None) -> None:
+        self.variant = model_variant(model_dir)
+        self.pipe = load_pipeline(model_dir, device=resolve_device(device))
         if lora_dir is not None:
             self.pipe.load_lora_weights(Path(lora_dir), weight_name=LORA_FILE)
 
@@ -38,6 +40,7 @@ class PipelineGenerator:
 
         with torch.no_grad():
             audio = self.pipe(prompt=params.prompt, lyrics="[Instrumental]", audio_duration=params.duration_sec,
-                              num_inference_steps=total, guidance_scale=params.guidance_scale,
-                              generator=torch.Generator().manual_seed(seed), callback_on_step_end=callback).audios[0]
+                              bpm=params.bpm, keyscale=params.keyscale, generator=torch.Generator().manual_seed(seed),
+                              callback_on_step_end=callback,
+                              **self.variant.sampler(total, params.guidance_scale)).audios[0]
         return audio.float().cpu().numpy().T

@@ -80,7 +80,15 @@ class GenerateParams:
     priority: str
     inference_steps: int
     scheduler: str
-    guidance_scale: float
+    guidance_scale: float | None  # None: the model's own (1.0 for turbo, 7.0 for base/sft)
+    bpm: int | None = None  # optional caption metadata, passed as the pipeline's bpm / keyscale arguments
+    keyscale: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """What the track id hashes besides seed, duration and model: the prompt, and the metadata when given."""
+        extra = "".join(f"|{k}={v}" for k, v in (("bpm", self.bpm), ("key", self.keyscale)) if v is not None)
+        return self.prompt + extra
 
 
 def _number(params: dict, key: str, default: Any, kind: type, error: str, low: float, high: float) -> Any:
@@ -103,7 +111,12 @@ def validate_generate(params: dict, min_duration: float, max_duration: float, de
         raise app_error("BACKEND_NOT_INSTALLED", f"this daemon serves only {BACKEND!r}")
     duration = _number(params, "duration_sec", 30, float, "INVALID_DURATION", min_duration, max_duration)
     steps = _number(params, "inference_steps", default_steps, int, "INVALID_INFERENCE_STEPS", 1, 200)
-    guidance = _number(params, "guidance_scale", 1.0, float, "INVALID_GUIDANCE_SCALE", 1, 30)
+    guidance = (None if params.get("guidance_scale") is None else
+                _number(params, "guidance_scale", None, float, "INVALID_GUIDANCE_SCALE", 1, 30))
+    bpm = None if params.get("bpm") is None else _number(params, "bpm", None, int, "INVALID_PROMPT", 30, 300)
+    keyscale = params.get("keyscale")
+    if keyscale is not None and (not isinstance(keyscale, str) or len(keyscale) > 32):
+        raise RpcError(INVALID_PARAMS, "keyscale must be a short string such as 'A minor', or null")
     scheduler = params.get("scheduler", "euler")
     if scheduler not in ("euler", "heun", "pingpong"):
         raise app_error("INVALID_SCHEDULER", f"scheduler must be euler, heun or pingpong, got {scheduler!r}")
@@ -115,7 +128,7 @@ def validate_generate(params: dict, min_duration: float, max_duration: float, de
     priority = params.get("priority", "normal")
     if priority not in ("normal", "high"):
         raise RpcError(INVALID_PARAMS, "priority must be 'normal' or 'high'")
-    return GenerateParams(prompt, duration, seed, priority, steps, scheduler, guidance)
+    return GenerateParams(prompt, duration, seed, priority, steps, scheduler, guidance, bpm, keyscale or None)
 
 
 def track_id(prompt: str, seed: int, duration: float, model_version: str) -> str:

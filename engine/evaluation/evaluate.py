@@ -40,8 +40,10 @@ from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
 from engine.metrics.embedders import availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
+from engine.model.variants import model_variant
 from engine.progress import CancelToken, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
 from engine.workspace import Workspace
 
@@ -56,10 +58,12 @@ class EvaluationError(LofiError):
 class EvalSettings:
     per_style: int = 2
     duration: float = 10.0
-    steps: int = 8
+    steps: int | None = None  # default: the base model variant's (8 turbo, 50 base/sft)
+    guidance: float | None = None  # default: the variant's (1.0 turbo, 7.0 base/sft)
     seed: int = 0
     embedder: str | None = None  # default: clap-music when installed, else builtin
     styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
+    device: str | None = None  # default: cuda when present, else cpu
 
 
 @dataclass
@@ -148,10 +152,11 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
 
     out = run_dir / "eval" / f"step-{step}"
     lora = json.loads((ckpt.checkpoint_dir(run_dir, step) / ckpt.CHECKSUMS).read_text())[ckpt.LORA_FILE]
-    reset_if_changed(out, {"lora_sha256": lora, "duration": settings.duration, "steps": settings.steps,
-                                "seed": settings.seed})
+    sampler = model_variant(TrainConfig.load(run_dir).base_model).sampler(settings.steps, settings.guidance)
+    reset_if_changed(out, {"lora_sha256": lora, "duration": settings.duration, "seed": settings.seed, **sampler})
     jobs = style_jobs(out, settings.per_style, settings.seed, settings.styles)
-    generate_samples(checkpoint_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
+    generate_samples(checkpoint_pipeline(run_dir, step, device=settings.device), jobs, settings.duration, sampler,
+                     progress, cancel)
 
     ref_files = [ws.resolve(t.output) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.inference.prompt import CAPTION, DURATION, LANGUAGE, LYRICS
+from engine.inference.prompt import BPM, CAPTION, DURATION, KEYSCALE, LANGUAGE, LYRICS, TIMESIGNATURE
+from engine.model.variants import variant_of_config
 
 _SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
+_BPM_SENTINEL = 987654320  # likewise for the bpm
 
 
 def _call_default(pipe, name: str):
@@ -24,8 +26,10 @@ def _call_default(pipe, name: str):
 
 def prompt_spec(pipe) -> dict:
     text, lyrics = pipe._format_prompt(prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
-                                       audio_duration=float(_SENTINEL))
-    return {"text_template": text.replace(str(_SENTINEL), DURATION), "lyrics_template": lyrics,
+                                       audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEYSCALE,
+                                       timesignature=TIMESIGNATURE)
+    text = text.replace(str(_SENTINEL), DURATION).replace(str(_BPM_SENTINEL), BPM)
+    return {"text_template": text, "lyrics_template": lyrics,
             "max_text_tokens": _call_default(pipe, "max_text_length"),
             "max_lyric_tokens": _call_default(pipe, "max_lyric_length"),
             "timbre_frames": math.ceil(30 * pipe.latents_per_second)}
@@ -37,7 +41,8 @@ def write_facts(pipe, out_dir: Path) -> dict:
     ce = pipe.condition_encoder
     np.save(out_dir / "silence_latent.npy", ce.silence_latent.detach().float().numpy(), allow_pickle=False)
     np.save(out_dir / "null_condition.npy", ce.null_condition_emb.detach().float().numpy(), allow_pickle=False)
-    turbo = bool(pipe.is_turbo)
+    variant = variant_of_config(pipe.transformer.config)
+    turbo = variant.turbo
     vae = pipe.vae.config
     return {
         "audio": {"sample_rate": int(pipe.sample_rate), "channels": int(vae.audio_channels),
@@ -45,11 +50,12 @@ def write_facts(pipe, out_dir: Path) -> dict:
                   "samples_per_latent": int(math.prod(vae.downsampling_ratios)),
                   "acoustic_dim": int(pipe.transformer.config.audio_acoustic_hidden_dim),
                   "normalisation": "peak to -1 dBFS (after dividing by the peak when above 1)"},
-        "scheduler": {"type": "flow_match_euler", "shift": float(_call_default(pipe, "shift")), "turbo": turbo,
+        "scheduler": {"type": "flow_match_euler", "shift": variant.shift, "turbo": turbo,
                       "timesteps": "t = linspace(1, 0, steps + 1); t = shift*t / (1 + (shift-1)*t); Euler to 0"},
-        "guidance": {"type": "apg", "default_scale": 1.0 if turbo else float(_call_default(pipe, "guidance_scale")),
+        "guidance": {"type": "apg", "default_scale": variant.guidance,
                      "momentum": -0.75, "norm_threshold": 2.5, "eta": 0.0, "applies": "scale > 1 and not turbo"},
-        "default_steps": 8 if turbo else 50,
+        "default_steps": variant.steps,
+        "variant": variant.name,
         "prompt": prompt_spec(pipe),
         "arrays": {"silence_latent": "silence_latent.npy", "null_condition": "null_condition.npy"},
     }

@@ -9,10 +9,19 @@ from __future__ import annotations
 import numpy as np
 
 CAPTION, LYRICS, LANGUAGE, DURATION = "{caption}", "{lyrics}", "{language}", "{duration}"
+BPM, KEYSCALE, TIMESIGNATURE = "{bpm}", "{keyscale}", "{timesignature}"
+NOT_GIVEN = "N/A"  # what the pipeline writes for metadata it was not given
 
 
-def format_text(spec: dict, caption: str, duration: float) -> str:
-    return spec["text_template"].replace(DURATION, str(int(duration))).replace(CAPTION, caption)
+def format_text(spec: dict, caption: str, duration: float, bpm: int | None = None, keyscale: str | None = None,
+                timesignature: str | None = None) -> str:
+    """The caption in the model's text template; metadata rendered as ``AceStepPipeline._build_metadata_string``
+    does (absent or blank: "N/A"). Bundles exported before the metadata placeholders simply carry "N/A"."""
+    return (spec["text_template"].replace(DURATION, str(int(duration)))
+            .replace(BPM, str(bpm) if bpm is not None and bpm > 0 else NOT_GIVEN)
+            .replace(KEYSCALE, keyscale if keyscale and keyscale.strip() else NOT_GIVEN)
+            .replace(TIMESIGNATURE, timesignature if timesignature and timesignature.strip() else NOT_GIVEN)
+            .replace(CAPTION, caption))
 
 
 def format_lyrics(spec: dict, lyrics: str, language: str = "en") -> str:

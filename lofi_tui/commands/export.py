@@ -73,9 +73,12 @@ def publish_cmd(bundle, repo, private):
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--steps", type=int, default=None, help="Sampling steps [default: the bundle's].")
 @click.option("--guidance", type=float, default=None, help="Guidance scale [default: the bundle's].")
+@click.option("--bpm", type=click.IntRange(30, 300), default=None, help="Tempo for the caption's metadata [default: N/A].")
+@click.option("--key", "keyscale", default=None, help="Key for the metadata, e.g. 'A minor' [default: N/A].")
+@click.option("--time-signature", default=None, help="Beats per bar for the metadata, e.g. 4 [default: N/A].")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True, help="Output audio file.")
 @click.option("--json", "as_json", is_flag=True)
-def generate_cmd(bundle, prompt, lyrics, duration, seed, steps, guidance, out, as_json):
+def generate_cmd(bundle, prompt, lyrics, duration, seed, steps, guidance, bpm, keyscale, time_signature, out, as_json):
     """Generate audio from an ONNX bundle with onnxruntime only (no PyTorch)."""
     import time
 
@@ -88,11 +91,13 @@ def generate_cmd(bundle, prompt, lyrics, duration, seed, steps, guidance, out, a
     started = time.perf_counter()
     with progress_bar("generating", enabled=not as_json) as on_progress:
         audio = gen.generate(prompt, duration, seed=seed, steps=steps, guidance_scale=guidance, lyrics=lyrics,
-                             on_step=lambda i, n: on_progress(Progress(i, n, f"step {i}/{n}")))
+                             on_step=lambda i, n: on_progress(Progress(i, n, f"step {i}/{n}")), bpm=bpm,
+                             keyscale=keyscale, timesignature=time_signature)
     seconds = time.perf_counter() - started
     write_audio(out, audio, gen.sample_rate)
     doc = {"path": str(out), "duration_sec": audio.shape[0] / gen.sample_rate, "sample_rate": gen.sample_rate,
-           "channels": audio.shape[1], "seed": seed, "seconds": round(seconds, 3),
+           "channels": audio.shape[1], "seed": seed, "seconds": round(seconds, 3), "bpm": bpm, "key": keyscale,
+           "time_signature": time_signature,
            "precision": gen.bundle.manifest["precision"]}
     if as_json:
         emit_json(doc)
