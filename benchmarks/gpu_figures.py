@@ -122,7 +122,8 @@ def main() -> None:
         print(f"{torch.cuda.get_device_name()}: release shapes, random weights, bf16, gradient checkpointing, "
               "30 s crops (750 latent frames):")
     else:
-        raise SystemExit("no CUDA device: run with --cpu-smoke to check the script, or on a GPU machine")
+        print("GPU figures: skipped (no CUDA device; --cpu-smoke checks the script at toy sizes)")
+        return
     train_case("2B", shapes[0], 64, device, steps, frames, 320)
     train_case("2B", shapes[0], 256, device, steps, frames, 320)
     train_case("XL", shapes[1], 64, device, steps, frames, 320)
