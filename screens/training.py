@@ -22,7 +22,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select,
 from textual_plotext import PlotextPlot
 
 from engine.errors import LofiError
-from engine.model.check import check_base_model
+from engine.model.check import check_base_model, gpu_memory_gb, training_memory
 from engine.training.config import TrainConfig
 from engine.training.events import RunMetrics, parse_lines
 from engine.training.runs import (
@@ -131,8 +131,9 @@ class TrainingScreen(Screen):
     @work(thread=True, exclusive=True, group="launch")
     def launch(self, config: TrainConfig) -> None:
         try:
-            check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
+            summary = check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
             path = create_run(self.app.workspace, config)
+            self.app.call_from_thread(self.notify, memory_note(summary, config), title="Memory")
             self._started.append(start_run(path, detach=True))
         except LofiError as exc:
             self.app.call_from_thread(self.notify, str(exc), title="Cannot start", severity="error")
@@ -247,6 +248,16 @@ class TrainingScreen(Screen):
             f"step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} (smoothed {smoothed[-1]:.4f})  "
             f"lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}\n"
             f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB")
+
+
+def memory_note(summary, config: TrainConfig) -> str:
+    """The run's estimated GPU peak (as `lofi model check` computes it) against the detected GPU."""
+    estimate = training_memory(summary, config.rank, tuple(config.target_modules), config.precision, config.crop_sec,
+                               config.batch_size, config.gradient_checkpointing)
+    gpu = gpu_memory_gb()
+    verdict = "no NVIDIA GPU detected" if gpu is None else (
+        f"fits this {gpu} GB GPU" if estimate.peak_gb <= gpu else f"does NOT fit this {gpu} GB GPU")
+    return f"{summary.variant.name} model: about {estimate.peak_gb} GB of GPU memory at peak; {verdict}"
 
 
 def _eta(seconds: float) -> str:
