@@ -113,7 +113,9 @@ def validate_generate(params: dict, min_duration: float, max_duration: float, de
     steps = _number(params, "inference_steps", default_steps, int, "INVALID_INFERENCE_STEPS", 1, 200)
     guidance = (None if params.get("guidance_scale") is None else
                 _number(params, "guidance_scale", None, float, "INVALID_GUIDANCE_SCALE", 1, 30))
-    bpm = None if params.get("bpm") is None else _number(params, "bpm", None, int, "INVALID_PROMPT", 30, 300)
+    bpm = params.get("bpm")
+    if bpm is not None and (isinstance(bpm, bool) or not isinstance(bpm, int) or not 30 <= bpm <= 300):
+        raise RpcError(INVALID_PARAMS, "bpm must be an integer from 30 to 300, or null")
     keyscale = params.get("keyscale")
     if keyscale is not None and (not isinstance(keyscale, str) or len(keyscale) > 32):
         raise RpcError(INVALID_PARAMS, "keyscale must be a short string such as 'A minor', or null")
