@@ -18,6 +18,7 @@ demo: $(STAMP)
 	$(BIN)/lofi --workspace demo-workspace demo
 
 test: $(STAMP)
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 bench: $(STAMP)

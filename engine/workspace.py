@@ -20,7 +20,7 @@ class Workspace:
     root: Path
 
     @classmethod
-    def open(cls, root: Path | str | None = None, create: bool = True) -> "Workspace":
+    def open(cls, root: Path | str | None = None, create: bool = True) -> Workspace:
         path = Path(root) if root is not None else default_workspace_path()
         path = path.expanduser().resolve()
         if path.exists() and not path.is_dir():

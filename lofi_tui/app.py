@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from multiprocessing import resource_tracker
 from pathlib import Path
-from typing import Iterable
 
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand

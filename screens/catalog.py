@@ -39,9 +39,8 @@ FILTER_DELAY = 0.15  # seconds of no typing before the table is refilled
 
 def _row(t: Track) -> tuple:
     status = t.status if not t.reason else f"{t.status}: {t.reason}"
-    dur = f"{int(t.duration_sec // 60)}:{int(t.duration_sec % 60):02d}" if t.duration_sec else "-"
     # DataTable reads str cells as Rich markup: a title like "rain [demo]" would lose its brackets.
-    return (escape(t.title), dur, t.primary_style or "-", t.category,
+    return (escape(t.title), t.duration_text, t.primary_style or "-", t.category,
             round(t.quality_score) if t.quality_score else 0, status, t.split, " ".join(t.flags),
             escape(t.source.license or "-"))
 

@@ -24,7 +24,7 @@ from textual_plotext import PlotextPlot
 from engine.errors import LofiError
 from engine.model.check import check_base_model, gpu_memory_gb, training_memory
 from engine.training.config import TrainConfig
-from engine.training.events import RunMetrics, parse_lines
+from engine.training.events import RunMetrics, follow_metrics, format_event, parse_lines
 from engine.training.runs import (
     create_run,
     list_runs,
@@ -177,27 +177,8 @@ class TrainingScreen(Screen):
 
     @work(thread=True, exclusive=True, group="follow")
     def follow(self, run: str, stop: threading.Event) -> None:
-        from watchfiles import watch
-
-        path = run_dir(self.app.workspace, run)
-        metrics = path / "metrics.jsonl"
-        offset = 0
-
-        def read_new() -> None:
-            nonlocal offset
-            if not metrics.exists():
-                return
-            with open(metrics, "rb") as fh:
-                fh.seek(offset)
-                data = fh.read()
-            complete = data[: data.rfind(b"\n") + 1]
-            offset += len(complete)
-            if complete:
-                self.post_message(MetricsLines(run, complete.decode("utf-8", "replace").splitlines()))
-
-        read_new()
-        for _changes in watch(path, stop_event=stop, debounce=100, step=50, rust_timeout=500, yield_on_timeout=True):
-            read_new()
+        follow_metrics(run_dir(self.app.workspace, run), lambda lines: self.post_message(MetricsLines(run, lines)),
+                       done=stop.is_set)
 
     def on_metrics_lines(self, message: MetricsLines) -> None:
         if message.run != self.following:
@@ -206,8 +187,7 @@ class TrainingScreen(Screen):
         parse_lines(message.lines, self.metrics)
         log = self.query_one("#train-events", Log)
         for e in self.metrics.events[before:]:
-            extra = {k: v for k, v in e.items() if k not in ("type", "event", "step", "time")}
-            log.write_line(f"step {e['step']:>6}  {e['event']:<17} {extra or ''}")
+            log.write_line(format_event(e))
         self._redraw()
 
     def action_smoother(self) -> None:

@@ -11,21 +11,22 @@ from engine.catalog.track import Track
 KEYS = ("status", "style", "flag", "split", "category", "reason")
 
 
+def term_matches(track: Track, key: str, value: str) -> bool:
+    """One ``key:value`` term (case-insensitive); the filter box and ``Catalog.select`` both use it."""
+    value = value.lower()
+    if key == "style":
+        return value.upper() in track.styles
+    if key == "flag":
+        return value in track.flags
+    field = {"status": track.status, "split": track.split, "category": track.category, "reason": track.reason}
+    return (field[key] or "").lower() == value
+
+
 def matches(track: Track, query: str) -> bool:
     for term in query.lower().split():
         key, sep, value = term.partition(":")
         if sep and key in KEYS:
-            if key == "status" and track.status != value:
-                return False
-            if key == "style" and value.upper() not in track.styles:
-                return False
-            if key == "flag" and value not in track.flags:
-                return False
-            if key == "split" and track.split != value:
-                return False
-            if key == "category" and track.category != value:
-                return False
-            if key == "reason" and (track.reason or "") != value:
+            if not term_matches(track, key, value):
                 return False
         elif term not in f"{track.title} {track.id} {track.source_path}".lower():
             return False

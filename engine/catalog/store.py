@@ -12,15 +12,16 @@ import fcntl
 import json
 import os
 import threading
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
 from engine.atomic import atomic_write_json
+from engine.catalog.query import term_matches
 from engine.catalog.track import Track
 from engine.errors import TrackNotFound, WorkspaceError
 
@@ -81,7 +82,7 @@ class Catalog:
         self._lock_fd: int | None = None
 
     @contextmanager
-    def transaction(self) -> Iterator["Catalog"]:
+    def transaction(self) -> Iterator[Catalog]:
         """Hold the cross-process lock for a read-modify-write sequence (re-entrant)."""
         with self._thread_lock:
             if self._depth == 0:
@@ -136,20 +137,8 @@ class Catalog:
         split: str | None = None,
         category: str | None = None,
     ) -> list[Track]:
-        out = []
-        for t in self.all():
-            if status and t.status != status:
-                continue
-            if style and style not in t.styles:
-                continue
-            if flag and flag not in t.flags:
-                continue
-            if split and t.split != split:
-                continue
-            if category and t.category != category:
-                continue
-            out.append(t)
-        return out
+        terms = {"status": status, "style": style, "flag": flag, "split": split, "category": category}
+        return [t for t in self.all() if all(term_matches(t, k, v) for k, v in terms.items() if v)]
 
     # -- writes ------------------------------------------------------------------------------
 

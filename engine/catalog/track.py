@@ -93,8 +93,11 @@ class Track:
     def primary_style(self) -> str | None:
         return self.styles[0] if self.styles else None
 
-    def has_flag(self, flag: str) -> bool:
-        return flag in self.flags
+    @property
+    def duration_text(self) -> str:
+        """``m:ss`` as the CLI and the dashboard show it; ``-`` when unknown."""
+        sec = self.duration_sec
+        return f"{int(sec // 60)}:{int(sec % 60):02d}" if sec else "-"
 
     def set_flag(self, flag: str, on: bool = True) -> None:
         if on and flag not in self.flags:
@@ -106,7 +109,7 @@ class Track:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Track":
+    def from_dict(cls, data: dict[str, Any]) -> Track:
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
         values["source"] = SourceRecord(**(data.get("source") or {}))

@@ -6,8 +6,8 @@ the same protocol, queue and cache over a diffusers-format checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch

@@ -13,9 +13,10 @@ import random
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Callable, Protocol
+from typing import IO, Protocol
 
 import numpy as np
 

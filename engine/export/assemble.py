@@ -16,7 +16,8 @@ from engine.export.graphs import (
     TRANSFORMER,
     VAE_DECODER,
 )
-from engine.inference.bundle import FORMAT, FORMAT_VERSION, MANIFEST, sha256_file
+from engine.hashing import file_sha256
+from engine.inference.bundle import FORMAT, FORMAT_VERSION, MANIFEST
 
 GRAPH_ORDER = (TEXT_ENCODER, CONDITION_ENCODER, TRANSFORMER, VAE_DECODER)
 MAX_DURATION = 240.0  # lofi.nvim's limit; the graphs themselves take any length
@@ -47,7 +48,7 @@ def write_bundle(out: Path, precision: str, graphs: dict[str, dict], facts: dict
         "max_duration_sec": MAX_DURATION, "min_duration_sec": MIN_DURATION, **facts,
     }
     (out / "README.md").write_text(model_card(manifest, card), encoding="utf-8")
-    manifest["checksums"] = {p.name: sha256_file(p) for p in sorted(out.iterdir()) if p.is_file()}
+    manifest["checksums"] = {p.name: file_sha256(p) for p in sorted(out.iterdir()) if p.is_file()}
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     return manifest
 

@@ -7,9 +7,9 @@ check also proves the dynamic axes work.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 from torch.export import Dim

@@ -87,7 +87,8 @@ def merge_checkpoint(base_model: Path, checkpoint: Path, out_dir: Path) -> dict:
     inputs = parity_inputs(pipe.transformer)
     base = _forward(pipe.transformer, inputs)
     pipe.load_lora_weights(Path(checkpoint), weight_name=ckpt.LORA_FILE, adapter_name="lofi")
-    loaded = {m.scaling["lofi"] for m in pipe.transformer.modules() if isinstance(getattr(m, "scaling", None), dict) and "lofi" in m.scaling}
+    loaded = {m.scaling["lofi"] for m in pipe.transformer.modules()
+              if isinstance(getattr(m, "scaling", None), dict) and "lofi" in m.scaling}
     if loaded != {settings["scaling"]}:
         raise ExportError(f"diffusers loaded {lora_file} with scaling {sorted(loaded)}, expected "
                           f"{settings['scaling']:g} from its metadata; refusing to merge a different model")

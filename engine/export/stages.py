@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from engine.atomic import atomic_write_json, fsync_dir
 from engine.errors import LofiError
-from engine.inference.bundle import sha256_file
+from engine.hashing import file_sha256
 
 STAGE_FILE = "stage.json"
 
@@ -27,7 +27,7 @@ def files_of(root: Path) -> list[Path]:
 
 
 def checksums(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): sha256_file(p) for p in files_of(root)}
+    return {str(p.relative_to(root)): file_sha256(p) for p in files_of(root)}
 
 
 def load_stage(path: Path) -> dict | None:

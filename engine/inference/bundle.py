@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import LofiError
+from engine.hashing import file_sha256
 
 MANIFEST = "manifest.json"
 FORMAT = "lofi-onnx-bundle"
@@ -19,14 +20,6 @@ GRAPHS = ("text_encoder", "condition_encoder", "transformer", "vae_decoder")
 
 class BundleError(LofiError):
     """An export bundle is missing, incomplete, corrupt or of an unknown format."""
-
-
-def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_manifest(root: Path) -> dict:
@@ -55,7 +48,7 @@ def verify_checksums(root: Path, manifest: dict) -> None:
         path = Path(root) / name
         if not path.exists():
             raise BundleError(f"{path} is missing from the bundle; re-run `lofi export` to rebuild it")
-        if sha256_file(path) != digest:
+        if file_sha256(path) != digest:
             raise BundleError(f"{path} does not match its checksum in {MANIFEST} (corrupt or modified); "
                               "re-run `lofi export` or copy the bundle again")
 
@@ -84,7 +77,7 @@ class Bundle:
         return bundle_version(self.manifest)
 
     @classmethod
-    def open(cls, root: Path | str, threads: int = 0) -> "Bundle":
+    def open(cls, root: Path | str, threads: int = 0) -> Bundle:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 

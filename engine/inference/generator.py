@@ -9,7 +9,7 @@ VAE decoder, then the pipeline's peak normalisation to -1 dBFS.
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

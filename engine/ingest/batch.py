@@ -13,11 +13,11 @@ import hashlib
 import multiprocessing
 import os
 from collections import deque
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from engine.audio import fingerprint as fp
 from engine.catalog.sources import load_sources
@@ -32,6 +32,7 @@ from engine.catalog.track import (
     SourceRecord,
     Track,
 )
+from engine.hashing import file_sha256
 from engine.ingest.pipeline import Job, Processed, process
 from engine.labels.categories import DEFAULT_STYLE, category_for_style
 from engine.labels.labelling import refresh_files
@@ -96,11 +97,7 @@ def discover(paths: Iterable[Path]) -> Iterator[Path]:
 
 def content_id(path: Path) -> str:
     """Stable track id: the first 16 hex digits of the source file's SHA-256."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()[:_ID_CHARS]
+    return file_sha256(path)[:_ID_CHARS]
 
 
 def _path_id(path: Path) -> str:
@@ -253,7 +250,7 @@ def _stale_by_source(tracks: Iterable[Track]) -> dict[str, str]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _title(path: Path) -> str:

@@ -190,7 +190,7 @@ def _apply(track: Track, change: LabelChange, taxonomy: Taxonomy) -> None:
         if not 1 <= change.rating <= 5:
             raise LabelError(f"rating must be 1-5, got {change.rating}")
         who = change.rated_by or getpass.getuser()
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         track.ratings.append(Rating(change.rating, who, now))
 
 

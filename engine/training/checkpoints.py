@@ -13,13 +13,13 @@ Retention keeps the last K checkpoints plus the best ones. "Best" is read from
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 from pathlib import Path
 
 from engine.atomic import atomic_write_json, fsync_dir
+from engine.hashing import file_sha256
 
 # torch, diffusers and peft are imported inside the functions that need them: the dashboard and the
 # light CLI commands list and verify checkpoints without loading PyTorch.
@@ -31,11 +31,6 @@ CHECKSUMS = "checksums.json"
 
 def checkpoint_dir(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / "checkpoints" / f"step-{step}"
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as fh:
-        return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
 def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: dict) -> Path:
@@ -57,7 +52,7 @@ def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: d
         safe_serialization=True,
     )
     torch.save(state, tmp / STATE_FILE)
-    sums = {name: _sha256(tmp / name) for name in (LORA_FILE, STATE_FILE)}
+    sums = {name: file_sha256(tmp / name) for name in (LORA_FILE, STATE_FILE)}
     atomic_write_json(tmp / CHECKSUMS, sums)
     for name in (LORA_FILE, STATE_FILE):
         with open(tmp / name, "rb") as fh:
@@ -72,7 +67,7 @@ def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: d
 def is_valid(path: Path) -> bool:
     try:
         sums = json.loads((path / CHECKSUMS).read_text())
-        return all(_sha256(path / name) == digest for name, digest in sums.items()) and len(sums) == 2
+        return all(file_sha256(path / name) == digest for name, digest in sums.items()) and len(sums) == 2
     except (OSError, ValueError):
         return False
 

@@ -148,7 +148,7 @@ class TrainConfig:
         atomic_write_json(Path(run_dir) / "config.json", asdict(self))
 
     @classmethod
-    def load(cls, run_dir: Path) -> "TrainConfig":
+    def load(cls, run_dir: Path) -> TrainConfig:
         path = Path(run_dir) / "config.json"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, FLAG_EXCLUDED, SPLIT_TRAIN
 from engine.errors import LofiError
+from engine.hashing import file_sha256
 from engine.labels.labelling import lyrics_text
 from engine.labels.prompts import build_prompt, metadata_bpm
 from engine.labels.styles import load_styles
@@ -31,14 +31,6 @@ class TrainItem:
     time_signature: str | None = None
     language: str = "en"
     sha256: str = ""
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def workspace_items(ws: Workspace, require_license: bool, warn) -> list[TrainItem]:

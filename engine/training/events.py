@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -85,3 +86,62 @@ def read_metrics(path: Path) -> RunMetrics:
         return parse_lines(Path(path).read_text(encoding="utf-8").splitlines())
     except FileNotFoundError:
         return RunMetrics()
+
+
+_BOOKKEEPING = ("type", "event", "step", "time")
+
+
+def format_event(event: dict) -> str:
+    """One readable line for an event: ``step     20  checkpoint_saved  path checkpoints/step-20``."""
+    details = []
+    for key, value in event.items():
+        if key in _BOOKKEEPING:
+            continue
+        if isinstance(value, (list, tuple)):
+            value = ", ".join(map(str, value)) or "none"
+        elif isinstance(value, float):
+            value = f"{value:.4g}"
+        details.append(f"{key.replace('_', ' ')} {value}")
+    return f"step {event.get('step', '?'):>6}  {event['event']:<17} {'  '.join(details)}".rstrip()
+
+
+class MetricsTail:
+    """Reads the complete lines appended to ``metrics.jsonl`` since the last call (a torn last line waits)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._offset = 0
+
+    def read_new(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self._offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        complete = data[: data.rfind(b"\n") + 1]
+        self._offset += len(complete)
+        return complete.decode("utf-8", "replace").splitlines()
+
+
+def follow_metrics(run_dir: Path, on_lines: Callable[[list[str]], None], done: Callable[[], bool]) -> None:
+    """Call ``on_lines`` with new ``metrics.jsonl`` lines as the run writes them, until ``done()`` is true.
+
+    File-system notifications (watchfiles) wake it at once; it also wakes every half second to ask
+    ``done()``, and reads once more after that so the last lines are never lost.
+    """
+    from watchfiles import watch
+
+    tail = MetricsTail(Path(run_dir) / "metrics.jsonl")
+
+    def deliver() -> None:
+        lines = tail.read_new()
+        if lines:
+            on_lines(lines)
+
+    deliver()
+    for _changes in watch(run_dir, debounce=100, step=50, rust_timeout=500, yield_on_timeout=True):
+        finished = done()
+        deliver()
+        if finished:
+            return

@@ -20,10 +20,6 @@ def _catalog(ctx: click.Context) -> Catalog:
     return Catalog(workspace_of(ctx).catalog_path)
 
 
-def _fmt_duration(sec: float | None) -> str:
-    return f"{int(sec // 60)}:{int(sec % 60):02d}" if sec else "-"
-
-
 _SHORT_FLAGS = {"needs_review": "review", "missing_license": "no-license", "duplicate": "dup",
                 "low_quality": "low-q", "tempo_mismatch": "tempo?", "missing_lyrics": "no-lyrics"}
 
@@ -37,7 +33,7 @@ def tracks_table(tracks: list[Track], title: str = "Tracks") -> Table:
     for t in sorted(tracks, key=lambda t: (t.status, t.title.lower())):
         status = t.reason or t.status
         colour = {"accepted": "green", "rejected": "yellow", "error": "red"}.get(t.status, "")
-        table.add_row(t.id[:8], t.title, _fmt_duration(t.duration_sec), t.primary_style or "-",
+        table.add_row(t.id[:8], t.title, t.duration_text, t.primary_style or "-",
                       f"{t.quality_score:.0f}" if t.quality_score is not None else "-",
                       f"[{colour}]{status}[/]", "val" if t.split == "validation" else t.split,
                       " ".join(_SHORT_FLAGS.get(f, f) for f in t.flags))

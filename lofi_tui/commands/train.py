@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import click
@@ -10,7 +9,7 @@ from rich.table import Table
 
 from engine.model.check import check_base_model
 from engine.training.config import Setting, TrainConfig, settings
-from engine.training.events import parse_lines
+from engine.training.events import follow_metrics, format_event, parse_lines
 from engine.training.runs import (
     create_run,
     list_runs,
@@ -26,28 +25,18 @@ from lofi_tui.output import emit_json, stderr, stdout
 
 def _follow(path: Path, proc) -> int:
     """Print step lines and events as the run writes them, until its process exits."""
-    metrics_path = path / "metrics.jsonl"
-    offset = 0
+
+    def show(lines: list[str]) -> None:
+        m = parse_lines(lines)
+        for step, rec in m.steps.items():
+            stderr.print(f"step {step}  loss {rec['loss']:.4f}  lr {rec['lr']:.2e}  "
+                         f"grad {rec['grad_norm']:.3f}  {rec['step_time']:.2f}s", highlight=False, markup=False)
+        for e in m.events:
+            stderr.print(format_event(e), highlight=False, markup=False)
+
     try:
-        while True:
-            done = proc.poll() is not None
-            if metrics_path.exists():
-                with open(metrics_path, encoding="utf-8") as fh:
-                    fh.seek(offset)
-                    chunk = fh.read()
-                complete = chunk[: chunk.rfind("\n") + 1]
-                offset += len(complete.encode("utf-8"))
-                for line in complete.splitlines():
-                    m = parse_lines([line])
-                    for step, rec in m.steps.items():
-                        stderr.print(f"step {step}  loss {rec['loss']:.4f}  lr {rec['lr']:.2e}  "
-                                     f"grad {rec['grad_norm']:.3f}  {rec['step_time']:.2f}s", highlight=False)
-                    for e in m.events:
-                        extra = {k: v for k, v in e.items() if k not in ("type", "event", "step", "time")}
-                        stderr.print(f"[bold]{e['event']}[/] at step {e['step']} {extra or ''}", highlight=False)
-            if done:
-                return proc.returncode
-            time.sleep(0.3)
+        follow_metrics(path, show, done=lambda: proc.poll() is not None)
+        return proc.wait()
     except KeyboardInterrupt:
         stderr.print("stopping: finishing the current step and saving a checkpoint...")
         request_stop(path)

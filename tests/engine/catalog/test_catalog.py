@@ -12,7 +12,7 @@ from engine.catalog.store import Catalog
 from engine.catalog.track import Track
 from engine.errors import TrackNotFound, WorkspaceError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 WRITER = """
 import sys
@@ -39,7 +39,8 @@ def test_kill_9_at_any_moment_loses_nothing_reported_as_saved(tmp_path):
     for round_ in range(8):
         proc = subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(len(saved))], cwd=ROOT,
                                 stdout=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 0.3 + 0.07 * round_
+        saved.append(proc.stdout.readline().strip())  # the writer is up (whatever the machine's load)...
+        deadline = time.monotonic() + 0.05 + 0.07 * round_  # ...then kill it at a different moment each round
         while time.monotonic() < deadline:
             line = proc.stdout.readline()
             if line:
