@@ -25,7 +25,7 @@ from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.ingest import ingest
 from engine.model.tiny import build_tiny_checkpoint
-from engine.training.config import DEFAULT_TARGETS, TrainConfig
+from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 from engine.training.objective import flow_matching_loss
 from engine.training.runs import create_run

@@ -92,6 +92,7 @@ def _shape(variant: str) -> TinyShape:
 
 def build_tiny_pipeline(seed: int = 0, variant: str = "turbo"):
     """An in-memory tiny AceStepPipeline with deterministic random weights, shaped like ``variant``."""
+    import torch
     from diffusers import (
         AceStepPipeline,
         AceStepTransformer1DModel,
@@ -100,8 +101,6 @@ def build_tiny_pipeline(seed: int = 0, variant: str = "turbo"):
     )
     from diffusers.pipelines.ace_step.modeling_ace_step import AceStepConditionEncoder
     from transformers import Qwen3Config, Qwen3Model
-
-    import torch
 
     shape = _shape(variant)
     torch.manual_seed(seed)

@@ -36,7 +36,6 @@ from engine.audio.process import resample, to_stereo
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training.data import TrainItem
 
-
 CACHE_FORMAT = 2  # 2: two conditionings (with / without metadata); vocal tracks whole
 
 
