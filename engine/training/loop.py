@@ -116,7 +116,10 @@ class Trainer:
         # The precision setting is process-wide in accelerate; a trainer owns it (the distributed
         # state set up by torchrun is kept).
         AcceleratorState._reset_state()
-        self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no")
+        # cpu=True on a machine without CUDA: only then does accelerate join torchrun's workers over gloo
+        # (MULTI_CPU); without it each worker would train alone.
+        self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no",
+                                       cpu=not torch.cuda.is_available())
         self.device = str(self.accelerator.device)
         self.world, self.rank = self.accelerator.num_processes, self.accelerator.process_index
         per_step = cfg.batch_size * cfg.grad_accum
