@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from multiprocessing import resource_tracker
-from pathlib import Path
 
-from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.screen import ModalScreen, Screen
@@ -15,8 +13,10 @@ from textual.widgets import Markdown
 from engine import settings
 from engine.audio.playback import Player, open_player
 from engine.workspace import Workspace, display_path
+from lofi_tui.playback import PlaybackMixin
 from screens.catalog import CatalogScreen
-from screens.later import CheckpointsScreen, ExportScreen, ListeningScreen
+from screens.later import CheckpointsScreen, ExportScreen
+from screens.listening import ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
 
@@ -26,7 +26,7 @@ HELP = """\
 | key | action |
 |---|---|
 | `1` `2` `3` | Catalog, Review, Training |
-| `4` `5` `6` | Checkpoints, Listening, Export (later) |
+| `4` `5` `6` | Checkpoints (later), Listening, Export (later) |
 | `ctrl+p` | command palette: every action |
 | `?` | this help |
 | `q` | quit (training runs keep going) |
@@ -38,6 +38,10 @@ click a column to sort, `space` play, `i` import, `d` style distribution, `r` re
 `a` approve, `x` exclude, `u` undo, `n`/`p` next/previous.
 
 **Training**: fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `+`/`-` smoothing.
+
+**Listening**: `n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x`
+listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no preference) then
+`enter` to answer, `escape` to leave and resume later.
 """
 
 
@@ -48,7 +52,7 @@ class HelpScreen(ModalScreen[None]):
         yield Markdown(HELP, classes="dialog")
 
 
-class LofiApp(App[None]):
+class LofiApp(PlaybackMixin, App[None]):
     CSS_PATH = "lofi.tcss"
     TITLE = "lofi-tui"
     BINDINGS = [
@@ -72,7 +76,6 @@ class LofiApp(App[None]):
         configured = settings.current().base_model
         self.base_model = base_model or (str(configured) if configured else None)
         self.player = player or open_player()
-        self._told_no_audio = False
         self.sub_title = f"{display_path(workspace.root)}  ·  model: {self.base_model or 'none (set --base-model)'}"
 
     MODES = {"catalog": CatalogScreen, "review": ReviewScreen, "training": TrainingScreen,
@@ -84,22 +87,10 @@ class LofiApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def play(self, path: Path) -> None:
-        """Play a file, or say once that this machine has no audio output."""
-        if not self.player.available:
-            if not self._told_no_audio:
-                self.notify(self.player.reason or "no audio output", title="Playback", severity="warning")
-                self._told_no_audio = True
-            return
-        self._play_in_background(path)
-
-    @work(thread=True, exclusive=True, group="playback")
-    def _play_in_background(self, path: Path) -> None:
-        """Decoding a long MP3 takes a moment: never on the UI thread."""
-        try:
-            self.player.play(path)
-        except Exception as exc:  # a bad file or a device that disappears must not take the dashboard down
-            self.call_from_thread(self.notify, f"could not play {Path(path).name}: {exc}", severity="error")
+    def open_listening(self, kind: str, a: str, b: str) -> None:
+        """Screen 5 with the New test dialog filled in (sources as ``lofi listen new`` takes them)."""
+        self.switch_mode("listening")
+        self.call_after_refresh(self.screen.action_new, kind, a, b)
 
     def notify(self, message: str, **options) -> None:
         """Messages carry file names and paths ("[2019] album/..."): never read them as markup."""

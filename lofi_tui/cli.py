@@ -24,7 +24,7 @@ COMMANDS = {
     "source": "catalog", "label": "label", "prompts": "label", "styles": "label", "dataset": "label",
     "model": "model", "train": "train", "runs": "train", "eval": "evaluate", "checkpoints": "evaluate",
     "fad": "metrics", "models": "metrics", "export": "export", "publish": "export", "generate": "export",
-    "compare-precisions": "export",
+    "compare-precisions": "export", "listen": "listen",
 }
 
 

@@ -1,4 +1,4 @@
-"""Screens 4-6 are built in a later issue; until then they say so plainly."""
+"""Screens 4 and 6 are built in a later issue; until then they say so plainly."""
 
 from __future__ import annotations
 
@@ -21,11 +21,6 @@ class _Later(Screen):
 class CheckpointsScreen(_Later):
     TITLE = "4 Checkpoints"
     CLI = "lofi eval --run R --checkpoint all; lofi checkpoints --run R"
-
-
-class ListeningScreen(_Later):
-    TITLE = "5 Listening"
-    CLI = "blind A/B tests are not available yet"
 
 
 class ExportScreen(_Later):

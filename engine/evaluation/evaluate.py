@@ -3,19 +3,26 @@
 For a checkpoint: generate ``per_style`` clips for every style (fixed seeds; a subset on request), then measure, each
 with the embedder and the counts it used recorded next to it:
 
-- FAD and FAD-inf of the generations against the validation split;
-- CLAP score: mean cosine between each prompt and its generated audio, reported next to the same
-  score for the real validation tracks with their own prompts, and their ratio (absolute CLAP
-  scores of real text-to-music systems sit around 0.3-0.4; the ratio is what tells quality);
-  only when the clap-music embedder is installed;
-- style distinctness: leave-one-out nearest-centroid accuracy of the generations' mean
-  embeddings over the styles, with the chance level (1 / number of styles).
+- FAD against the validation split, with the embedding, its dimension and both frame counts; FAD-inf when there
+  are at least 500 evaluated frames (fadtk's minimum); "not reliable (n < 2d)" when either side has fewer than
+  twice as many frames as the embedding has dimensions;
+- CLAP score as stable-audio-metrics computes it (see ``engine.metrics.clap``), next to the same score for the real
+  validation tracks with their own prompts, and their ratio (absolute CLAP scores of real text-to-music systems sit
+  around 0.3-0.4; the ratio is what tells quality); only when a CLAP checkpoint is installed;
+- style distinctness: leave-one-out nearest-centroid accuracy of the generations' mean embeddings over the styles,
+  with the chance level (1 / number of styles).
 
-Combined score (higher is better), from the metrics present, weights renormalised over them:
-``0.5 * 1/(1 + FAD-inf) + 0.25 * min(CLAP ratio, 1) + 0.25 * (distinctness - chance)/(1 - chance)``.
+The defaults (3 clips of 10 s for each of the 38 styles: 1140 s of audio) give 1140 CLAP frames (more than
+2 x 512 and more than 500), 1140 VGGish frames and 2052 builtin frames.
+
+Combined score (higher is better), from the components that are present and reliable, weights renormalised over
+them: ``0.5 * 1/(1 + FAD-inf, else FAD) + 0.25 * min(CLAP ratio, 1) + 0.25 * (distinctness - chance)/(1 - chance)``.
+A component marked unreliable (``caveats``) is left out, so a tiny sample cannot pick the best checkpoint; when none
+is reliable there is no combined score. The component values stay in the result.
 
 Results: ``runs/<run>/eval/step-<N>.json``, the table ``eval/summary.json`` and ``eval/best.json``
-(the best step by combined score, which checkpoint retention keeps).
+(the best step by combined score, which checkpoint retention keeps). Results written by an older metrics version
+are shown with a caveat and never picked as best.
 """
 
 from __future__ import annotations
@@ -38,6 +45,7 @@ from engine.evaluation.clips import (
 )
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
+from engine.listening.report import checkpoint_notes
 from engine.metrics.embedders import availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
 from engine.model.variants import model_variant
@@ -48,6 +56,7 @@ from engine.training.events import read_metrics
 from engine.workspace import Workspace
 
 WEIGHTS = {"fad": 0.5, "clap": 0.25, "distinctness": 0.25}
+METRICS_VERSION = 2  # 2: VGGish and CLAP as the references compute them, validity marks
 
 
 class EvaluationError(LofiError):
@@ -56,26 +65,36 @@ class EvaluationError(LofiError):
 
 @dataclass(frozen=True)
 class EvalSettings:
-    per_style: int = 2
+    per_style: int = 3
     duration: float = 10.0
     steps: int | None = None  # default: the base model variant's (8 turbo, 50 base/sft)
     guidance: float | None = None  # default: the variant's (1.0 turbo, 7.0 base/sft)
     seed: int = 0
-    embedder: str | None = None  # default: clap-music when installed, else builtin
+    embedder: str | None = None  # default: clap when installed, else builtin
     styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
     device: str | None = None  # default: cuda when present, else cpu
+
+
+@dataclass(frozen=True)
+class Caveat:
+    """Why one metric of a result should not be trusted (and is left out of the combined score)."""
+
+    metric: str  # "fad", "fad_inf", "clap", "distinctness" or "all"
+    reason: str
 
 
 @dataclass
 class EvalResult:
     step: int
     embedding: str
+    embedding_identity: str
+    dim: int
     samples: int
     n_ref_frames: int
     n_eval_frames: int
     fad: float
-    fad_inf: float
-    fad_inf_r2: float
+    fad_inf: float | None
+    fad_inf_r2: float | None
     clap: float | None
     clap_real: float | None
     clap_ratio: float | None
@@ -83,7 +102,10 @@ class EvalResult:
     distinctness: float
     distinctness_chance: float
     styles: int
-    combined: float
+    components: dict[str, float]  # each part of the combined score, in [0, 1], before weighting
+    caveats: dict[str, str]  # metric -> why it is not reliable / not available
+    combined: float | None
+    metrics_version: int = METRICS_VERSION
     settings: dict = field(default_factory=dict)
 
 
@@ -120,23 +142,29 @@ def distinctness(embeddings: dict[str, list[np.ndarray]]) -> tuple[float, float]
     return correct / total, 1.0 / len(styles)
 
 
-def combined_score(fad_inf: float, clap_ratio: float | None, acc: float, chance: float) -> float:
-    parts = {"fad": 1.0 / (1.0 + max(fad_inf, 0.0)),
+def score_components(fad_value: float, clap_ratio: float | None, acc: float, chance: float) -> dict[str, float]:
+    """Each metric mapped to [0, 1], higher is better (FAD-inf when available, else FAD)."""
+    parts = {"fad": 1.0 / (1.0 + max(fad_value, 0.0)),
              "distinctness": max(0.0, (acc - chance) / (1.0 - chance)) if chance < 1 else 0.0}
     if clap_ratio is not None:
         parts["clap"] = min(max(clap_ratio, 0.0), 1.0)
-    weight = sum(WEIGHTS[k] for k in parts)
-    return sum(WEIGHTS[k] * v for k, v in parts.items()) / weight
+    return parts
+
+
+def combined_score(components: dict[str, float], caveats: dict[str, str]) -> float | None:
+    """Weighted mean over the components without a caveat; None when none is left."""
+    usable = {k: v for k, v in components.items() if k not in caveats}
+    if not usable:
+        return None
+    return sum(WEIGHTS[k] * v for k, v in usable.items()) / sum(WEIGHTS[k] for k in usable)
 
 
 def _clap_score(clap, files: list[Path], prompts: list[str], cache: EmbeddingCache) -> float:
-    audio = embed_files(clap, files, cache)
-    text = clap.embed_text(prompts)
-    scores = []
-    for f, t in zip(files, text):
-        a = audio[str(f)].mean(axis=0)
-        scores.append(float(a @ t / (np.linalg.norm(a) * np.linalg.norm(t) + 1e-12)))
-    return float(np.mean(scores))
+    from engine.metrics.clap import clap_score
+
+    view = clap.clip_view()
+    audio = embed_files(view, files, cache)
+    return clap_score([audio[str(f)] for f in files], clap.embed_text(prompts))
 
 
 def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettings = EvalSettings(),
@@ -146,7 +174,7 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
         raise EvaluationError(f"run {run} has no valid checkpoint at step {step}")
     reference = _validation_tracks(ws)
     root = models_dir(ws.root)
-    name = settings.embedder or ("clap-music" if availability("clap-music", root).available else "builtin")
+    name = settings.embedder or ("clap" if availability("clap", root).available else "builtin")
     embedder = load_embedder(name, root)
     cache = EmbeddingCache(ws.cache_dir / "embeddings")
 
@@ -166,18 +194,30 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int, settings: EvalSettin
         by_style.setdefault(job.style, []).append(per_file[str(job.path)].mean(axis=0))
     acc, chance = distinctness(by_style)
 
+    caveats: dict[str, str] = {}
+    if report.reliability_note:
+        caveats["fad"] = report.reliability_note
+    if report.fad_inf_note:
+        caveats["fad_inf"] = report.fad_inf_note
+    if chance >= 1:
+        caveats["distinctness"] = "needs at least 2 styles with at least 2 clips each"
     clap = clap_real = ratio = None
-    if availability("clap-music", root).available:
-        clap_model = embedder if name == "clap-music" else load_embedder("clap-music", root)
+    if availability("clap", root).available:
+        clap_model = embedder if name == "clap" else load_embedder("clap", root)
         clap = _clap_score(clap_model, [j.path for j in jobs], [j.prompt for j in jobs], cache)
         taxonomy = load_styles()
         prompts = [t.prompt or build_prompt(t, taxonomy)[0] for t in reference]  # unlabelled: as training would
         clap_real = _clap_score(clap_model, ref_files, prompts, cache)
-        ratio = clap / clap_real if clap_real and clap_real > 0 else None
-
-    result = EvalResult(step, name, len(jobs), report.n_ref, report.n_eval, report.fad, report.fad_inf,
-                        report.fad_inf_r2, clap, clap_real, ratio, len(jobs) if clap is not None else 0, acc, chance,
-                        len(by_style), combined_score(report.fad_inf, ratio, acc, chance), asdict(settings))
+        if clap_real > 0:
+            ratio = clap / clap_real
+        else:
+            caveats["clap"] = f"the real tracks' CLAP score is {clap_real:.3f} (not above 0): no ratio to judge by"
+    fad_value = report.fad_inf if report.fad_inf is not None else report.fad
+    components = score_components(fad_value, ratio, acc, chance)
+    result = EvalResult(step, name, embedder.info.identity, report.dim, len(jobs), report.n_ref, report.n_eval,
+                        report.fad, report.fad_inf, report.fad_inf_r2, clap, clap_real, ratio,
+                        len(jobs) if clap is not None else 0, acc, chance, len(by_style), components, caveats,
+                        combined_score(components, caveats), settings=asdict(settings))
     atomic_write_json(run_dir / "eval" / f"step-{step}.json", asdict(result))
     _update_summary(run_dir)
     return result
@@ -193,17 +233,29 @@ def load_results(run_dir: Path) -> dict[int, dict]:
     return results
 
 
+def _current(result: dict) -> bool:
+    return result.get("metrics_version") == METRICS_VERSION
+
+
 def _update_summary(run_dir: Path) -> None:
     results = load_results(run_dir)
-    best = max(results, key=lambda s: results[s]["combined"])
+    ranked = {s: r["combined"] for s, r in results.items() if _current(r) and r.get("combined") is not None}
+    best = max(ranked, key=ranked.get) if ranked else None
     atomic_write_json(run_dir / "eval" / "summary.json", {"best": best, "steps": results})
-    atomic_write_json(run_dir / "eval" / "best.json", {"step": best, "combined": results[best]["combined"]})
+    if best is None:
+        (run_dir / "eval" / "best.json").unlink(missing_ok=True)
+    else:
+        atomic_write_json(run_dir / "eval" / "best.json", {"step": best, "combined": ranked[best]})
 
 
 @dataclass(frozen=True)
 class CheckpointRow:
     step: int
     loss: float | None
+    embedding: str | None
+    dim: int | None
+    n_eval_frames: int | None
+    n_ref_frames: int | None
     fad: float | None
     fad_inf: float | None
     clap: float | None
@@ -211,6 +263,15 @@ class CheckpointRow:
     distinctness: float | None
     combined: float | None
     best: bool
+    caveats: tuple[Caveat, ...] = ()
+    listening: str | None = None  # finished blind tests of this checkpoint, e.g. "ABX vs step 800: 13/16 distinguishable"
+
+    def reliable(self, metric: str) -> bool:
+        """False when ``metric`` (or the whole result) carries a caveat."""
+        return not any(c.metric in (metric, "all") for c in self.caveats)
+
+
+STALE = Caveat("all", f"computed by an older metrics version (before v{METRICS_VERSION}); run `lofi eval` again")
 
 
 def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
@@ -218,9 +279,15 @@ def checkpoint_table(ws: Workspace, run: str) -> list[CheckpointRow]:
     losses = read_metrics(run_dir / "metrics.jsonl").steps
     results = load_results(run_dir)
     best = ckpt.best_checkpoints(run_dir)
+    listening = checkpoint_notes(ws, run)
     rows = []
     for step in sorted(set(ckpt.list_checkpoints(run_dir)) | set(results)):
         r = results.get(step, {})
-        rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("fad"), r.get("fad_inf"), r.get("clap"),
-                                  r.get("clap_ratio"), r.get("distinctness"), r.get("combined"), step in best))
+        caveats = tuple(Caveat(k, v) for k, v in r.get("caveats", {}).items())
+        if r and not _current(r):
+            caveats = (STALE,)
+        rows.append(CheckpointRow(step, losses.get(step, {}).get("loss"), r.get("embedding"), r.get("dim"),
+                                  r.get("n_eval_frames"), r.get("n_ref_frames"), r.get("fad"), r.get("fad_inf"),
+                                  r.get("clap"), r.get("clap_ratio"), r.get("distinctness"), r.get("combined"),
+                                  step in best, caveats, listening.get(step)))
     return rows

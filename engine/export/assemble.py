@@ -58,7 +58,8 @@ def _mb(n: int) -> str:
 
 
 def model_card(manifest: dict, card: dict) -> str:
-    """README.md with Hugging Face front matter. ``card``: license, base_model_id, metrics (dict or None)."""
+    """README.md with Hugging Face front matter. ``card``: license, base_model_id, metrics (dict or None),
+    listening (lines from :func:`engine.listening.report.model_card_lines`, optional)."""
     metrics = card.get("metrics") or {}
     lora, model = manifest["lora"], manifest["base_model"]
     front = ["---", f"license: {card['license']}", f"base_model: {card['base_model_id']}", "library_name: onnx",
@@ -87,6 +88,11 @@ def model_card(manifest: dict, card: dict) -> str:
         body += [f"Evaluation at this checkpoint ({metrics.get('embedding')} embedding, {metrics.get('samples')} "
                  "clips): " + ", ".join(f"{k} {metrics[k]:.4g}" for k in ("fad", "fad_inf", "clap", "distinctness")
                                         if metrics.get(k) is not None) + ".", ""]
+        caveats = metrics.get("caveats") or {}  # what the evaluation marked unreliable, said next to the numbers
+        body += [*(f"- {k}: {reason}" for k, reason in caveats.items()), *([""] if caveats else [])]
+    if card.get("listening"):
+        body += ["Blind listening tests (lofi-tui, level-matched clips, fixed trials):", "",
+                 *(f"- {line}" for line in card["listening"]), ""]
     body += ["## Use", "", "```sh", "lofi generate --bundle . --prompt \"lofi hip hop, chill, vinyl crackle\" "
              "--duration 30 --out track.wav", "```", "",
              "or serve it to lofi.nvim: `lofi-daemon --daemon --model-dir .` (see lofi-tui's docs/lofi-nvim.md).",

@@ -28,6 +28,7 @@ from engine.export.quantize import (
 )
 from engine.export.stages import ExportError, load_stage, run_stage
 from engine.inference.bundle import FORMAT_VERSION
+from engine.listening.report import model_card_lines
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.workspace import Workspace
@@ -162,7 +163,7 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     pending = [p for p in precisions if p not in manifests]
     if pending:
         manifests |= _build(pending, run_dir, step, base, source["base_model_identity"], out, model, stage, license,
-                            base_model_id)
+                            base_model_id, model_card_lines(ws, run, step))
     progress(Progress(len(plan), len(plan), "done"))
     for precision in precisions:
         manifest = manifests[precision]
@@ -174,7 +175,7 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
 
 
 def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: str, out: Path, model: _Model, stage,
-           license: str, base_model_id: str | None) -> dict[str, dict]:
+           license: str, base_model_id: str | None, listening: list[str]) -> dict[str, dict]:
     """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
     precision its graphs and bundle; a precision's work files go once its bundle is whole.
     Returns each built bundle's manifest."""
@@ -200,7 +201,8 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
                   "name": base.name, "identity": identity, "tiny": tiny}
     lora_info = {"run": run_dir.name, "step": step, **{k: lora[k] for k in ("rank", "alpha", "use_rslora", "scaling")},
                  "merge_parity_rel_error": lora["parity_rel_error"]}
-    card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step)}
+    card = {"license": license, "base_model_id": model_info["id"], "metrics": _eval_metrics(run_dir, step),
+            "listening": listening}
     manifests = {}
     for precision in pending:
         graphs = fp32 if precision == "fp32" else graph_stages(precision)

@@ -33,6 +33,8 @@ class PrecisionReport:
     embedding: str | None
     n_ref_frames: int | None
     n_eval_frames: int | None
+    dim: int | None = None
+    fad_note: str | None = None  # "not reliable (n < 2d): ..." when too few frames; None otherwise
 
 
 def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedder, cache_dir: Path | None,
@@ -72,4 +74,5 @@ def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedde
         fad = fad_between(embedder, folders[ref_index], folders[i], cache, cancel=cancel)
         report.fad, report.fad_inf, report.embedding = fad.fad, fad.fad_inf, fad.embedding
         report.n_ref_frames, report.n_eval_frames = fad.n_ref, fad.n_eval
+        report.dim, report.fad_note = fad.dim, fad.reliability_note
     return reports

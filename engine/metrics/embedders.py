@@ -1,18 +1,21 @@
 """Audio embedders behind one interface, and where their weights live.
 
-=============  ========  =======================================================================
-name           weights   notes
-=============  ========  =======================================================================
-builtin        none      log-mel statistics per 1 s window (mean and std of 64 bands, 16 kHz).
-                         Always available offline; NOT comparable with published FAD numbers.
-clap-music     local     LAION CLAP music checkpoint in transformers format (ClapModel +
-                         ClapProcessor), e.g. laion/larger_clap_music; audio and text embeddings.
-vggish         local     the classic FAD embedding (16 kHz, 0.96 s frames, 128-d, no PCA),
-                         weights as a safetensors file with torchvggish's parameter names.
-=============  ========  =======================================================================
+=========  ========  ==========================================================================
+name       weights   notes
+=========  ========  ==========================================================================
+builtin    none      log-mel statistics per 1 s window (mean and std of 64 bands, 16 kHz).
+                     Always available offline; NOT comparable with published FAD numbers.
+clap       local     LAION CLAP in transformers format (ClapModel + ClapProcessor), recommended
+                     laion/clap-htsat-unfused; audio and text embeddings (see engine.metrics.clap).
+vggish     local     the classic FAD embedding as torchvggish + fadtk compute it (16 kHz, 0.96 s
+                     frames, 128-d, before the final ReLU, no PCA; see engine.metrics.vggish),
+                     weights as a safetensors file with torchvggish's parameter names.
+=========  ========  ==========================================================================
 
-Weights are never downloaded here: :func:`availability` says exactly what to get and where to put
-it. The models directory is ``$LOFI_MODELS``, else ``<workspace>/models``.
+Every embedder has an ``identity`` (preprocessing version + weights sha256): the embedding cache is
+keyed by it, so new weights or a changed front end never reuse old embeddings. Weights are never
+downloaded here: :func:`availability` says exactly what to get and where to put it. The models
+directory is ``$LOFI_MODELS``, else ``<workspace>/models``.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ import soxr
 from engine import settings
 from engine.audio.quality import to_mono
 from engine.errors import LofiError
+from engine.hashing import file_sha256
+
+CLAP_RECOMMENDED = "laion/clap-htsat-unfused"
 
 
 class EmbedderError(LofiError):
@@ -41,6 +47,8 @@ class EmbedderInfo:
     dim: int
     comparable: bool  # whether FAD with it can be compared with published numbers
     description: str
+    convention: str  # which published convention its values follow
+    identity: str  # preprocessing version + weights hash: the embedding cache key
 
 
 @dataclass(frozen=True)
@@ -48,7 +56,16 @@ class Availability:
     name: str
     available: bool
     path: str | None
+    convention: str
     instructions: str | None
+
+
+CONVENTIONS = {
+    "builtin": "lofi-tui's own log-mel statistics; only for relative comparisons",
+    "clap": f"fadtk's CLAP FAD (10 s windows, 1 s hop, L2-normalised); CLAP score as stable-audio-metrics; "
+            f"checkpoint {CLAP_RECOMMENDED} recommended",
+    "vggish": "fadtk's VGGish FAD: torchvggish front end, embedding before the final ReLU, no PCA",
+}
 
 
 def models_dir(workspace_root: Path | None = None) -> Path:
@@ -58,7 +75,7 @@ def models_dir(workspace_root: Path | None = None) -> Path:
     return (Path(workspace_root) if workspace_root else configured.workspace) / "models"
 
 
-def _mono_at(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
+def mono_at(samples: np.ndarray, rate: int, target: int) -> np.ndarray:
     mono = to_mono(samples).astype(np.float32)
     return mono if rate == target else soxr.resample(mono, rate, target).astype(np.float32)
 
@@ -74,7 +91,8 @@ class BuiltinEmbedder:
     """Log-mel band statistics: cheap, deterministic and weight-free, for offline relative comparisons."""
 
     info = EmbedderInfo("builtin", 16_000, 1.0, 0.5, 128, False,
-                        "log-mel statistics (64 bands, mean+std per 1 s); not comparable with published FAD")
+                        "log-mel statistics (64 bands, mean+std per 1 s); not comparable with published FAD",
+                        CONVENTIONS["builtin"], "builtin/logmel-stats-1")
 
     def __init__(self) -> None:
         import librosa
@@ -82,7 +100,7 @@ class BuiltinEmbedder:
         self._mel = librosa.filters.mel(sr=16_000, n_fft=512, n_mels=64, fmin=50, fmax=8000).astype(np.float32)
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        x = _mono_at(samples, sample_rate, 16_000)
+        x = mono_at(samples, sample_rate, 16_000)
         frames = _windows(x, 512, 160) * np.hanning(512).astype(np.float32)
         logmel = np.log(self._mel @ (np.abs(np.fft.rfft(frames, axis=1)) ** 2).T + 1e-6).T  # [frames, 64]
         per_window, hop = 100, 50  # 1 s windows, 0.5 s hop, at 10 ms frames
@@ -91,112 +109,71 @@ class BuiltinEmbedder:
                          for s in starts])
 
 
-class ClapEmbedder:
-    """LAION CLAP (transformers ``ClapModel``) loaded from a local directory; also embeds text."""
-
-    def __init__(self, path: Path) -> None:
-        import torch
-        from transformers import ClapModel, ClapProcessor
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # the engine never prints; progress is reported by callers
-        try:
-            self.model = ClapModel.from_pretrained(path, local_files_only=True).eval()
-            self.processor = ClapProcessor.from_pretrained(path, local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise EmbedderError(f"clap-music weights in {path} could not be loaded: {exc}") from exc
-        self._torch = torch
-        fe = self.processor.feature_extractor
-        self.window = int(fe.nb_max_samples)
-        rate = int(fe.sampling_rate)
-        dim = int(self.model.config.projection_dim)
-        self.info = EmbedderInfo("clap-music", rate, self.window / rate, self.window / rate, dim, True,
-                                 f"LAION CLAP ({path.name}), {self.window / rate:g} s windows")
-
-    def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        x = _mono_at(samples, sample_rate, self.info.sample_rate)
-        windows = list(_windows(x, self.window, self.window))
-        out = []
-        with self._torch.no_grad():
-            for i in range(0, len(windows), 8):
-                inputs = self.processor(audio=windows[i : i + 8], sampling_rate=self.info.sample_rate,
-                                        return_tensors="pt")
-                wanted = {k: inputs[k] for k in ("input_features", "is_longer") if k in inputs}  # fused or not
-                out.append(self.model.get_audio_features(**wanted).pooler_output)
-        return self._torch.cat(out).numpy().astype(np.float64)
-
-    def embed_text(self, texts: list[str]) -> np.ndarray:
-        with self._torch.no_grad():
-            inputs = self.processor.tokenizer(texts, padding=True, truncation=True, return_tensors="pt")
-            return self.model.get_text_features(**inputs).pooler_output.numpy().astype(np.float64)
-
-
 class VGGishEmbedder:
-    """VGGish (Hershey et al. 2017): 96x64 log-mel patches -> 6 conv layers -> 3 FC layers -> 128-d."""
+    """VGGish (Hershey et al. 2017) as fadtk takes it; ``post_relu=True`` for the after-ReLU convention."""
 
-    info = EmbedderInfo("vggish", 16_000, 0.96, 0.96, 128, True, "VGGish, 0.96 s frames, raw 128-d (no PCA)")
-
-    def __init__(self, path: Path) -> None:
-        import librosa
+    def __init__(self, path: Path, post_relu: bool = False) -> None:
         import torch
         from safetensors.torch import load_file
 
-        from engine.metrics.vggish import VGGish
+        from engine.metrics import vggish
 
         self._torch = torch
-        self.model = VGGish()
+        self._examples = vggish.examples
+        self.model = vggish.VGGish(post_relu=post_relu)
         try:
             self.model.load_state_dict(load_file(str(path)))
         except (OSError, RuntimeError) as exc:
             raise EmbedderError(f"vggish weights {path} could not be loaded: {exc}") from exc
         self.model.eval()
-        self._mel = librosa.filters.mel(sr=16_000, n_fft=512, n_mels=64, fmin=125, fmax=7500, htk=True)
+        variant = "post-relu" if post_relu else "pre-relu"
+        self.info = EmbedderInfo(
+            "vggish", vggish.SAMPLE_RATE, 0.96, 0.96, 128, not post_relu,
+            f"VGGish, 0.96 s frames, raw 128-d (no PCA), {variant}",
+            CONVENTIONS["vggish"] if not post_relu else "torchvggish's embedding after the final ReLU (not fadtk's)",
+            f"vggish/{vggish.FRONTEND_VERSION}/{variant}/{file_sha256(path)}")
 
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
-        x = _mono_at(samples, sample_rate, 16_000)
-        frames = _windows(x, 400, 160) * np.hanning(401)[:-1].astype(np.float32)  # periodic Hann, as VGGish
-        spec = np.abs(np.fft.rfft(frames, n=512, axis=1))
-        logmel = np.log(spec @ self._mel.T + 0.01).astype(np.float32)  # [frames, 64]
-        patches = _windows_2d(logmel, 96)
+        patches = self._examples(mono_at(samples, sample_rate, self.info.sample_rate))
         with self._torch.no_grad():
             return self.model(self._torch.from_numpy(patches)[:, None]).numpy().astype(np.float64)
 
 
-def _windows_2d(x: np.ndarray, size: int) -> np.ndarray:
-    if x.shape[0] < size:
-        x = np.pad(x, ((0, size - x.shape[0]), (0, 0)))
-    count = x.shape[0] // size
-    return x[: count * size].reshape(count, size, x.shape[1])
-
-
 def _instructions(name: str, root: Path) -> str:
-    if name == "clap-music":
-        return (f"put a LAION CLAP music checkpoint in transformers format in {root / 'clap-music'}, e.g. "
-                f"`hf download laion/larger_clap_music --local-dir {root / 'clap-music'}`")
-    return (f"put VGGish weights as {root / 'vggish.safetensors'}: download torchvggish's vggish-10086976.pth, then "
+    if name == "clap":
+        return (f"put a LAION CLAP checkpoint in transformers format in {root / 'clap'}: "
+                f"`hf download {CLAP_RECOMMENDED} --local-dir {root / 'clap'}` "
+                "(not laion/larger_clap_music: its text embeddings are all alike, and it is refused on load)")
+    return (f"put VGGish weights as {root / 'vggish.safetensors'}: download torchvggish's release weights "
+            "(https://github.com/harritaylor/torchvggish/releases/download/v0.1/vggish-10086976.pth), then "
             "`python -c \"import torch; from safetensors.torch import save_file; "
             f"save_file(torch.load('vggish-10086976.pth', weights_only=True), '{root / 'vggish.safetensors'}')\"`")
 
 
-NAMES = ("builtin", "clap-music", "vggish")
+NAMES = ("builtin", "clap", "vggish")
 
 
 def availability(name: str, root: Path) -> Availability:
+    """Whether the files are in place (cheap: nothing is loaded; CLAP's self-check runs on load)."""
     if name not in NAMES:
         raise EmbedderError(f"unknown embedder {name!r}; choose one of {', '.join(NAMES)}")
     if name == "builtin":
-        return Availability(name, True, None, None)
-    path = root / ("clap-music" if name == "clap-music" else "vggish.safetensors")
-    ok = (path / "config.json").exists() if name == "clap-music" else path.exists()
-    return Availability(name, ok, str(path), None if ok else _instructions(name, root))
+        return Availability(name, True, None, CONVENTIONS[name], None)
+    path = root / ("clap" if name == "clap" else "vggish.safetensors")
+    ok = (path / "config.json").exists() if name == "clap" else path.exists()
+    return Availability(name, ok, str(path), CONVENTIONS[name], None if ok else _instructions(name, root))
 
 
-def load_embedder(name: str, root: Path):
+def load_embedder(name: str, root: Path, vggish_post_relu: bool = False):
+    """The named embedder with its weights from ``root``; ``vggish_post_relu`` picks torchvggish's after-ReLU
+    output instead of fadtk's default."""
     state = availability(name, root)
     if not state.available:
         raise EmbedderError(f"embedder {name} is not installed: {state.instructions}")
     if name == "builtin":
         return BuiltinEmbedder()
-    if name == "clap-music":
+    if name == "clap":
+        from engine.metrics.clap import ClapEmbedder
+
         return ClapEmbedder(Path(state.path))
-    return VGGishEmbedder(Path(state.path))
+    return VGGishEmbedder(Path(state.path), post_relu=vggish_post_relu)

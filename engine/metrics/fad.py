@@ -6,8 +6,12 @@ R S2 R, with R = S1^(1/2) from a symmetric eigendecomposition: R S2 R is symmetr
 semi-definite, so everything stays real (eigenvalues clipped at 0), all in float64.
 
 FAD is biased upward roughly like 1/n, so a number means little without n. FAD-inf (as in fadtk)
-evaluates FAD on random subsets of the evaluated set at several sizes, fits FAD = a + b/n and
-reports the intercept a, with the fit's R^2 so a poor extrapolation is visible.
+evaluates FAD on random subsets of the evaluated set at several sizes from 500 frames (fadtk's
+minimum) up, fits FAD = a + b/n and reports the intercept a, with the fit's R^2.
+
+Validity: a covariance from n frames in d dimensions has rank at most n - 1, so with n < d it is
+singular and FAD mostly measures the sample size. A FAD is marked "not reliable (n < 2d)" when
+either side has fewer than 2d frames; FAD-inf is unavailable below 500 evaluated frames.
 """
 
 from __future__ import annotations
@@ -65,15 +69,31 @@ class FadInf:
     sizes: list[int]
 
 
+RELIABLE_FRAMES_PER_DIM = 2
+FAD_INF_MIN_FRAMES = 500  # fadtk's smallest subset
+
+
+def reliability(n_ref: int, n_eval: int, dim: int) -> str | None:
+    """None when both sides have at least 2d frames, else why the FAD is not reliable."""
+    need = RELIABLE_FRAMES_PER_DIM * dim
+    short = [f"{n} {side} frames" for n, side in ((n_eval, "evaluated"), (n_ref, "reference")) if n < need]
+    if not short:
+        return None
+    return f"not reliable (n < 2d): {' and '.join(short)} for {dim} dimensions (need {need})"
+
+
 def fad_inf(reference: np.ndarray | Stats, evaluated: np.ndarray, points: int = 8, seed: int = 0) -> FadInf:
-    """Fit FAD against 1/n over random subsets of ``evaluated`` (from 20 % of it to all of it)."""
+    """Fit FAD against 1/n over random subsets of ``evaluated``, from 500 frames to all of them."""
     ref = reference if isinstance(reference, Stats) else stats(reference)
     x = np.asarray(evaluated, dtype=np.float64)
     n_total = x.shape[0]
-    low = max(2, int(0.2 * n_total))
-    if n_total < 4:
-        raise MetricError(f"FAD-inf needs at least 4 evaluated frames, got {n_total}")
-    sizes = sorted({int(s) for s in np.linspace(low, n_total, points)})
+    if n_total < FAD_INF_MIN_FRAMES:
+        raise MetricError(f"FAD-inf unavailable: needs at least {FAD_INF_MIN_FRAMES} evaluated frames "
+                          f"(fadtk's minimum), got {n_total}")
+    sizes = sorted({int(s) for s in np.linspace(FAD_INF_MIN_FRAMES, n_total, points)})
+    if len(sizes) < 3:
+        raise MetricError(f"FAD-inf unavailable: {n_total} evaluated frames leave no range of subset sizes "
+                          f"above {FAD_INF_MIN_FRAMES} to fit over")
     rng = np.random.default_rng(seed)
     values = [fad(ref, x[rng.choice(n_total, size=s, replace=False)]) for s in sizes]
     inv = 1.0 / np.array(sizes, dtype=np.float64)

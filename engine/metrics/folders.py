@@ -11,25 +11,33 @@ import numpy as np
 
 from engine.atomic import atomic_write_bytes
 from engine.audio.io import SUPPORTED_FORMATS, decode
-from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, stats
+from engine.hashing import file_sha256
+from engine.metrics.embedders import EmbedderInfo
+from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, reliability, stats
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 
 
 class EmbeddingCache:
-    """``<root>/<embedder>/<audio sha256>.npy``: the same audio is never embedded twice by one embedder."""
+    """``<root>/<embedder>/<identity digest>/<audio sha256>.npy``.
+
+    The identity (weights hash + preprocessing version) is part of the key, so the same audio is
+    never embedded twice by one embedder, and other weights or a changed front end never reuse
+    what an earlier one wrote.
+    """
 
     def __init__(self, root: Path | None) -> None:
         self.root = Path(root) if root else None
         self.hits = 0
 
-    def _path(self, name: str, audio: Path) -> Path | None:
+    def _path(self, info: EmbedderInfo, audio: Path) -> Path | None:
         if self.root is None:
             return None
-        digest = hashlib.sha256(Path(audio).read_bytes()).hexdigest()
-        return self.root / name / f"{digest}.npy"
+        identity = hashlib.sha256(info.identity.encode()).hexdigest()[:16]
+        digest = file_sha256(audio)
+        return self.root / info.name / identity / f"{digest}.npy"
 
     def embed(self, embedder, audio: Path) -> np.ndarray:
-        path = self._path(embedder.info.name, audio)
+        path = self._path(embedder.info, audio)
         if path is not None and path.exists():
             self.hits += 1
             return np.load(path, allow_pickle=False)
@@ -61,15 +69,31 @@ def embed_files(embedder, files: list[Path], cache: EmbeddingCache, progress: Pr
 @dataclass(frozen=True)
 class FadReport:
     fad: float
-    fad_inf: float
-    fad_inf_r2: float
+    fad_inf: float | None  # None when there are too few frames; fad_inf_note says why
+    fad_inf_r2: float | None
     embedding: str
+    dim: int
     comparable: bool
     n_ref: int  # embedding frames
     n_eval: int
     files_ref: int
     files_eval: int
+    reliability_note: str | None  # "not reliable (n < 2d): ..." or None
+    fad_inf_note: str | None
     per_track: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def reliable(self) -> bool:
+        return self.reliability_note is None
+
+    def summary(self) -> str:
+        """The FAD with what it was measured with, as every printed FAD should be."""
+        inf = (f"FAD-inf {self.fad_inf:.4f} (fit R² {self.fad_inf_r2:.2f})" if self.fad_inf is not None
+               else self.fad_inf_note)
+        note = f"; {self.reliability_note}" if self.reliability_note else ""
+        return (f"FAD {self.fad:.4f}, {inf}; embedding {self.embedding} ({self.dim}-d), "
+                f"{self.n_eval} evaluated frames / {self.files_eval} files vs {self.n_ref} reference frames / "
+                f"{self.files_ref} files{note}")
 
 
 def _as_files(source: Path | list[Path]) -> list[Path]:
@@ -92,7 +116,12 @@ def fad_between(embedder, reference: Path | list[Path], evaluated: Path | list[P
     ev = embed_files(embedder, evaluated, cache, progress, cancel)
     ref_all, ev_all = np.concatenate(list(ref.values())), np.concatenate(list(ev.values()))
     ref_stats = stats(ref_all)
-    inf = fad_inf(ref_stats, ev_all)
+    try:
+        inf, inf_note = fad_inf(ref_stats, ev_all), None
+    except MetricError as exc:
+        inf, inf_note = None, str(exc)
     per_track = {Path(k).name: v for k, v in per_track_fad(ref_stats, ev).items()}
-    return FadReport(fad(ref_stats, ev_all), inf.value, inf.r2, embedder.info.name, embedder.info.comparable,
-                     ref_all.shape[0], ev_all.shape[0], len(ref), len(ev), per_track)
+    info = embedder.info
+    return FadReport(fad(ref_stats, ev_all), inf.value if inf else None, inf.r2 if inf else None, info.name, info.dim,
+                     info.comparable, ref_all.shape[0], ev_all.shape[0], len(ref), len(ev),
+                     reliability(ref_all.shape[0], ev_all.shape[0], info.dim), inf_note, per_track)

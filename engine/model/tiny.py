@@ -75,8 +75,9 @@ def _tokenizer(corpus: list[str]):
 
 def _corpus() -> list[str]:
     """Text the tokenizer learns merges from: the style taxonomy and the prompt templates' words."""
-    styles = Path(__file__).resolve().parents[2] / "styles.toml"
-    text = styles.read_text(encoding="utf-8") if styles.exists() else ""
+    from engine.labels.styles import SHIPPED_STYLES  # not $LOFI_STYLES: the tokenizer must not vary
+
+    text = SHIPPED_STYLES.read_text(encoding="utf-8")
     extra = ("# Instruction\nFill the audio semantic mask based on the given conditions:\n# Caption\n# Metas\n"
              "- bpm: - timesignature: - keyscale: - duration: seconds\n# Languages\nen\n# Lyric\n[Instrumental]"
              "[Verse][Chorus][Bridge][Intro][Outro]")

@@ -84,8 +84,8 @@ def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = Tru
     if from_checkpoint is not None:
         args += ["--from-checkpoint", str(from_checkpoint)]
     log = open(path / LOG_FILE, "ab")
-    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=detach,
-                            cwd=Path(__file__).resolve().parents[2])
+    # The run's own folder as working directory: an installed package needs no source tree.
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, start_new_session=detach, cwd=path)
     log.close()
     (path / PID_FILE).write_text(str(proc.pid))
     return proc

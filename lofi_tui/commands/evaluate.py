@@ -8,6 +8,8 @@ import click
 from rich.table import Table
 
 from engine.evaluation.evaluate import (
+    CheckpointRow,
+    EvalResult,
     EvalSettings,
     EvaluationError,
     checkpoint_table,
@@ -18,24 +20,43 @@ from engine.training import checkpoints as ckpt
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 
+DEFAULTS = EvalSettings()
+
 
 def _fmt(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _marked(row: CheckpointRow, metric: str, text: str) -> str:
+    """``?`` after a value with a caveat (the caveats column says why)."""
+    return text if text == "-" or row.reliable(metric) else f"{text}?"
+
+
+def _describe(r: EvalResult) -> str:
+    inf = f"FAD-inf {r.fad_inf:.4f} (R² {r.fad_inf_r2:.2f})" if r.fad_inf is not None else "FAD-inf unavailable"
+    lines = [f"step {r.step}: FAD {r.fad:.4f}, {inf} ({r.embedding}, {r.dim}-d, {r.n_eval_frames} evaluated vs "
+             f"{r.n_ref_frames} reference frames), CLAP {_fmt(r.clap, 3)} vs real {_fmt(r.clap_real, 3)}, "
+             f"distinctness {r.distinctness:.2f} (chance {r.distinctness_chance:.2f}), combined {_fmt(r.combined, 3)}"]
+    lines += [f"  {metric}: {reason}" for metric, reason in r.caveats.items()]
+    return "\n".join(lines)
+
+
 @main.command("eval")
 @click.option("--run", "run_name", required=True)
 @click.option("--checkpoint", default="latest", show_default=True, help="A step, 'latest' or 'all'.")
-@click.option("--per-style", type=click.IntRange(1, 50), default=2, show_default=True)
-@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds per generated clip.")
+@click.option("--per-style", type=click.IntRange(1, 50), default=DEFAULTS.per_style, show_default=True,
+              help="Clips per style. With --duration 10 the default gives 1140 frames: more than 2x the dimension of "
+                   "every embedder, so FAD is reliable; fewer are marked 'not reliable (n < 2d)'.")
+@click.option("--duration", type=float, default=DEFAULTS.duration, show_default=True,
+              help="Seconds per generated clip.")
 @click.option("--steps", type=click.IntRange(1, 200), default=None,
               help="Sampling steps [default: the base model's: 8 turbo, 50 base/sft].")
 @click.option("--guidance", type=click.FloatRange(1.0, 30.0), default=None,
               help="Guidance scale [default: the base model's: 1.0 turbo (no CFG), 7.0 base/sft].")
 @click.option("--device", default="auto", show_default=True, help="cuda, cuda:N or cpu (auto: cuda when present).")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--embedding", type=click.Choice(NAMES), default=None,
-              help="[default: clap-music when installed, else builtin]")
+              help="[default: clap when installed, else builtin]")
 @click.option("--style", "styles", multiple=True, help="Only these styles (repeatable) [default: all].")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -65,10 +86,7 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
         emit_json({"results": [asdict(r) for r in results]})
         return
     for r in results:
-        stderr.print(f"step {r.step}: FAD {r.fad:.4f} FAD-inf {r.fad_inf:.4f} ({r.embedding}, {r.n_eval_frames} vs "
-                     f"{r.n_ref_frames} frames), CLAP {_fmt(r.clap, 3)} vs real {_fmt(r.clap_real, 3)}, "
-                     f"distinctness {r.distinctness:.2f} (chance {r.distinctness_chance:.2f}), "
-                     f"combined {r.combined:.3f}", highlight=False)
+        stderr.print(_describe(r), highlight=False, soft_wrap=True)
 
 
 @main.command("checkpoints")
@@ -76,15 +94,25 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def checkpoints_cmd(ctx: click.Context, run_name: str, as_json: bool) -> None:
-    """Compare a run's checkpoints: loss and evaluation metrics; the best one is marked."""
+    """Compare a run's checkpoints: loss and evaluation metrics; the best one is marked, unreliable values too."""
     rows = checkpoint_table(workspace_of(ctx), run_name)
     if as_json:
         emit_json({"run": run_name, "checkpoints": rows})
         return
     table = Table(title=f"Checkpoints of {run_name}")
-    for col in ("step", "loss", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
+    listened = any(r.listening for r in rows)  # the column appears once a blind test has finished
+    for col in ("step", "loss", "frames", "FAD", "FAD-inf", "CLAP", "CLAP ratio", "distinct", "combined", "best"):
         table.add_column(col, justify="right")
+    if listened:
+        table.add_column("listening", overflow="fold")
+    table.add_column("caveats", overflow="fold")
     for r in rows:
-        table.add_row(str(r.step), _fmt(r.loss), _fmt(r.fad), _fmt(r.fad_inf), _fmt(r.clap, 3), _fmt(r.clap_ratio, 2),
-                      _fmt(r.distinctness, 2), _fmt(r.combined, 3), "★" if r.best else "")
+        frames = "-" if r.n_eval_frames is None else f"{r.n_eval_frames} ({r.embedding}, {r.dim}-d)"
+        table.add_row(str(r.step), _fmt(r.loss), frames, _marked(r, "fad", _fmt(r.fad)),
+                      _marked(r, "fad_inf", _fmt(r.fad_inf)), _marked(r, "clap", _fmt(r.clap, 3)),
+                      _marked(r, "clap", _fmt(r.clap_ratio, 2)), _marked(r, "distinctness", _fmt(r.distinctness, 2)),
+                      _fmt(r.combined, 3), "★" if r.best else "", *((r.listening or "",) if listened else ()),
+                      "; ".join(f"{c.metric}: {c.reason}" for c in r.caveats))
     stdout.print(table)
+    if any(r.caveats for r in rows):
+        stderr.print("? marks a value with a caveat: it is left out of the combined score")

@@ -146,4 +146,8 @@ def compare_cmd(ctx, bundles, more, prompts, duration, steps, embedding, out, as
     stdout.print(table)
     ref = next((r for r in reports if r.fad is not None), None)
     if ref is not None:
-        stderr.print(f"FAD with the {ref.embedding} embedding over {ref.n_ref_frames} reference frames")
+        stderr.print(f"FAD with the {ref.embedding} embedding ({ref.dim}-d) over {ref.n_ref_frames} reference frames "
+                     f"and {ref.n_eval_frames} frames per compared bundle", highlight=False)
+        for r in reports:
+            if r.fad_note:
+                stderr.print(f"{r.precision}: FAD over {r.n_eval_frames} frames is {r.fad_note}", highlight=False)

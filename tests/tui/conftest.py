@@ -6,30 +6,37 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine.audio import synth
-from engine.audio.io import decode
+from engine.audio.playback import RATE, Player
 from engine.catalog.store import Catalog
 from engine.catalog.track import SourceRecord, Track
 from engine.workspace import Workspace
 from tests.audio_files import write
 
 
-class RecordingPlayer:
-    """A real implementation of the player interface that plays into a list (no audio device in CI)."""
+class RecordingPlayer(Player):
+    """The engine's player model with the test in the place of an audio device: frames are rendered
+    only when the test pulls them, so positions never depend on real time."""
 
     def __init__(self, available: bool = True) -> None:
+        super().__init__()
         self.available = available
         self.reason = None if available else "no audio output device (test)"
         self.played: list[Path] = []
+        self.output: list[np.ndarray] = []
 
-    def play(self, path: Path) -> None:
-        decode(Path(path))  # like a real player: a file that does not decode fails here
+    def play(self, path: Path, start: float = 0.0, gain_db: float = 0.0) -> None:
+        super().play(path, start, gain_db)  # like a real player: a file that does not decode fails here
         self.played.append(Path(path))
 
-    def stop(self) -> None:
-        pass
+    def pull(self, seconds: float) -> np.ndarray:
+        """What a device would take in the next ``seconds``; kept in ``output``."""
+        block = self.render(round(seconds * RATE))
+        self.output.append(block)
+        return block
 
 
 def _track(i: int, title: str, **kw) -> Track:

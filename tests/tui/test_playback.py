@@ -26,13 +26,12 @@ from engine.audio.playback import open_player
 player = open_player()
 out = {"kind": type(player).__name__, "available": player.available, "reason": player.reason}
 if player.available:
-    import sounddevice as sd
     player.play(Path(sys.argv[1]))
-    stream = sd.get_stream()  # ALSA's null device drains without pacing, so "active" would be a race
+    stream = player.stream  # ALSA's null device drains without pacing, so "active" would be a race
     out["stream"] = [stream.samplerate, stream.channels, stream.dtype]
     out["now_playing"] = str(player.now_playing)
     player.stop()
-    out["active_after_stop"] = sd.get_stream().active
+    out["closed_after_stop"] = player.stream is None and stream.closed
     try:
         player.play(Path(sys.argv[2]))
     except Exception as exc:
@@ -63,7 +62,7 @@ def test_plays_through_portaudio_to_the_alsa_null_device(tmp_path):
     out = _probe(tmp_path, "pcm.!default { type null }\nctl.!default { type hw card 0 }\n")
     assert out["kind"] == "SoundDevicePlayer" and out["available"]
     assert out["stream"] == [synth.SR, 2, "float32"] and out["now_playing"].endswith("song.mp3")
-    assert out["active_after_stop"] is False
+    assert out["closed_after_stop"] is True
     assert out["bad_file"].startswith("AudioError") and "bad.mp3" in out["bad_file"]
 
 

@@ -6,12 +6,14 @@ import pytest
 from engine.catalog.store import Catalog
 from engine.evaluation.clips import reset_if_changed, style_jobs
 from engine.evaluation.evaluate import (
+    STALE,
     EvalSettings,
     EvaluationError,
     checkpoint_table,
     combined_score,
     distinctness,
     evaluate_checkpoint,
+    score_components,
 )
 from engine.ingest import ingest
 from engine.labels.styles import StyleError
@@ -46,8 +48,8 @@ def evaluated_run(tiny_model, tmp_path_factory):
 @pytest.fixture
 def clap_models(tmp_path_factory, monkeypatch):
     root = tmp_path_factory.getbasetemp() / "eval-models"
-    if not (root / "clap-music").exists():
-        build_tiny_clap(root / "clap-music")
+    if not (root / "clap").exists():
+        build_tiny_clap(root / "clap")
     monkeypatch.setenv("LOFI_MODELS", str(root))
     return root
 
@@ -55,26 +57,35 @@ def clap_models(tmp_path_factory, monkeypatch):
 @pytest.mark.slow
 def test_evaluating_checkpoints_records_metrics_and_marks_the_best(evaluated_run, clap_models):
     ws = evaluated_run
+    eval_dir = ws.runs_dir / "r" / "eval"
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    (eval_dir / "step-0.json").write_text(json.dumps({"step": 0, "fad": 0.01, "combined": 0.99}))  # old metrics
     first = evaluate_checkpoint(ws, "r", 2, SETTINGS)
-    cache = ws.cache_dir / "embeddings" / "clap-music"
-    cached_before = set(cache.iterdir())
+    cache = ws.cache_dir / "embeddings" / "clap"
+    cached_before = set(cache.rglob("*.npy"))
     second = evaluate_checkpoint(ws, "r", 4, SETTINGS)
-    new = set(cache.iterdir()) - cached_before
+    new = set(cache.rglob("*.npy")) - cached_before
     assert len(new) == 4 * 2  # only the new generations; the reference was not embedded again
 
     for result in (first, second):
-        assert result.embedding == "clap-music" and result.samples == 8 and result.styles == 4
-        assert result.n_eval_frames >= 8 and result.n_ref_frames > 0
+        assert result.embedding == "clap" and result.samples == 8 and result.styles == 4 and result.dim == 8
+        assert result.n_eval_frames == 8 and result.n_ref_frames == 31  # 1 s clips; a 31 s track, a frame a second
         assert result.clap is not None and result.clap_real is not None and result.clap_samples == 8
         assert result.distinctness_chance == pytest.approx(1 / 4)
-        assert result.fad >= 0 and np.isfinite(result.fad_inf) and 0 < result.combined <= 1
-    stored = json.loads((ws.runs_dir / "r" / "eval" / "step-4.json").read_text())
-    assert stored["fad"] == second.fad and stored["settings"]["per_style"] == 2
-    best = json.loads((ws.runs_dir / "r" / "eval" / "best.json").read_text())["step"]
-    assert best == max((first, second), key=lambda r: r.combined).step
-    rows = checkpoint_table(ws, "r")
-    assert [r.step for r in rows] == [0, 2, 4] and [r.best for r in rows].count(True) == 1
-    assert next(r for r in rows if r.step == 4).loss is not None
+        # 8 frames for 8 dimensions: the FAD is kept and shown, marked, and left out of the combined score
+        assert result.caveats["fad"].startswith("not reliable (n < 2d): 8 evaluated frames")
+        assert result.fad >= 0 and result.fad_inf is None and "500" in result.caveats["fad_inf"]
+        assert "fad" in result.components
+        assert result.combined == pytest.approx(combined_score(result.components, {"fad": "left out"}))
+    stored = json.loads((eval_dir / "step-4.json").read_text())
+    assert stored["fad"] == second.fad and stored["settings"]["per_style"] == 2 and stored["caveats"]["fad"]
+    best = json.loads((eval_dir / "best.json").read_text())["step"]
+    assert best == max((first, second), key=lambda r: r.combined).step  # never the old-metrics step 0
+    rows = {r.step: r for r in checkpoint_table(ws, "r")}
+    assert list(rows) == [0, 2, 4] and [r.best for r in rows.values()].count(True) == 1
+    assert rows[0].caveats == (STALE,) and not rows[0].reliable("fad")
+    assert not rows[4].reliable("fad") and rows[4].reliable("distinctness") and rows[4].n_eval_frames == 8
+    assert rows[4].loss is not None and rows[4].embedding == "clap"
     assert best in ckpt.best_checkpoints(ws.runs_dir / "r")
 
 
@@ -99,10 +110,25 @@ def test_distinctness_is_one_for_separated_styles_and_near_chance_for_noise():
     assert acc < 0.45 and chance == 0.125
 
 
+def _combined(fad_value, ratio, acc, chance):
+    return combined_score(score_components(fad_value, ratio, acc, chance), {})
+
+
 def test_combined_score_rewards_lower_fad_and_higher_distinctness():
-    assert combined_score(0.1, None, 0.5, 0.1) > combined_score(5.0, None, 0.5, 0.1)
-    assert combined_score(1.0, 0.8, 0.9, 0.1) > combined_score(1.0, 0.8, 0.2, 0.1)
-    assert combined_score(1.0, 0.9, 0.5, 0.1) > combined_score(1.0, 0.3, 0.5, 0.1)
+    assert _combined(0.1, None, 0.5, 0.1) > _combined(5.0, None, 0.5, 0.1)
+    assert _combined(1.0, 0.8, 0.9, 0.1) > _combined(1.0, 0.8, 0.2, 0.1)
+    assert _combined(1.0, 0.9, 0.5, 0.1) > _combined(1.0, 0.3, 0.5, 0.1)
+
+
+def test_components_with_a_caveat_are_left_out_and_the_rest_renormalised():
+    parts = score_components(1.0, 0.2, 0.55, 0.1)  # fad 0.5, clap 0.2, distinctness 0.5
+    assert parts == pytest.approx({"fad": 0.5, "clap": 0.2, "distinctness": 0.5})
+    assert combined_score(parts, {}) == pytest.approx(0.5 * 0.5 + 0.25 * 0.2 + 0.25 * 0.5)
+    assert combined_score(parts, {"clap": "no ratio"}) == pytest.approx((0.5 * 0.5 + 0.25 * 0.5) / 0.75)
+    assert combined_score(parts, {"fad": "n < 2d", "clap": "x", "distinctness": "y"}) is None
+    # a small sample cannot pick the best: checkpoints that differ only in an unreliable FAD tie
+    good, bad = score_components(0.1, 0.5, 0.5, 0.1), score_components(50.0, 0.5, 0.5, 0.1)
+    assert combined_score(good, {"fad": "n < 2d"}) == combined_score(bad, {"fad": "n < 2d"})
 
 
 def test_clips_from_other_weights_or_settings_are_not_reused(tmp_path):

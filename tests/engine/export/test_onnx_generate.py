@@ -101,6 +101,7 @@ def test_compare_precisions_reports_fad_sizes_and_speed(exported, tmp_path):
         r = by[precision]
         assert r["fad"] is not None and r["fad"] >= 0 and np.isfinite(r["fad"]) and r["embedding"] == "builtin"
         assert r["total_bytes"] < by["fp32"]["total_bytes"] and r["seconds_per_audio_minute"] > 0
+        assert r["dim"] == 128 and r["fad_note"].startswith("not reliable (n < 2d)")  # 2 clips of 2 s: few frames
     assert all(r["clips"] == 2 and r["generated"] == 2 for r in first)
     assert len(list((tmp_path / "clips").rglob("*.wav"))) == 6
     second = json.loads(CliRunner().invoke(main, args, catch_exceptions=False).output)

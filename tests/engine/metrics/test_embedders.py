@@ -3,6 +3,7 @@ import pytest
 from safetensors.torch import save_file
 
 from engine.audio import synth
+from engine.metrics import clap as clap_module
 from engine.metrics.embedders import EmbedderError, availability, load_embedder
 from engine.metrics.folders import EmbeddingCache, fad_between
 from engine.metrics.tiny_clap import build_tiny_clap
@@ -13,12 +14,12 @@ from tests.audio_files import write
 @pytest.fixture(scope="module")
 def models(tmp_path_factory):
     root = tmp_path_factory.mktemp("models")
-    build_tiny_clap(root / "clap-music")
+    build_tiny_clap(root / "clap")
     save_file(VGGish().state_dict(), str(root / "vggish.safetensors"))
     return root
 
 
-@pytest.mark.parametrize("name,dim,per_sec", [("builtin", 128, 2.0), ("clap-music", 8, 1.0), ("vggish", 128, 1 / 0.96)])
+@pytest.mark.parametrize("name,dim,per_sec", [("builtin", 128, 2.0), ("clap", 8, 1.0), ("vggish", 128, 1 / 0.96)])
 def test_each_embedder_gives_frames_by_dimension(models, name, dim, per_sec):
     embedder = load_embedder(name, models)
     emb = embedder.embed(synth.lofi(12, seed=1), synth.SR)
@@ -29,17 +30,11 @@ def test_each_embedder_gives_frames_by_dimension(models, name, dim, per_sec):
     np.testing.assert_allclose(emb, again)  # deterministic
 
 
-def test_clap_embeds_text_in_the_audio_space(models):
-    clap = load_embedder("clap-music", models)
-    text = clap.embed_text(["lofi hip hop, chill", "christmas lofi"])
-    assert text.shape == (2, clap.info.dim)
-    assert np.allclose(np.linalg.norm(text, axis=1), 1.0, atol=1e-5)
-
-
 def test_missing_weights_say_what_to_download_and_where(tmp_path):
-    state = availability("clap-music", tmp_path)
-    assert not state.available and "laion/larger_clap_music" in state.instructions
-    assert str(tmp_path / "clap-music") in state.instructions
+    state = availability("clap", tmp_path)
+    assert not state.available and "hf download laion/clap-htsat-unfused --local-dir" in state.instructions
+    assert str(tmp_path / "clap") in state.instructions
+    assert "before the final ReLU" in availability("vggish", tmp_path).convention
     with pytest.raises(EmbedderError, match="vggish.safetensors"):
         load_embedder("vggish", tmp_path)
     with pytest.raises(EmbedderError, match="unknown embedder"):
@@ -58,6 +53,32 @@ def test_cached_reference_is_not_recomputed(models, tmp_path):
     assert first.n_ref == sum(embedder.embed(synth.lofi(6, seed=i), synth.SR).shape[0] for i in range(3))
     same = fad_between(embedder, ref, ref, cache)
     assert same.fad == pytest.approx(0.0, abs=1e-6) and first.fad > 1e-3
+
+
+def test_a_small_sample_states_why_its_fad_is_not_reliable(models, tmp_path):
+    ref = [write(tmp_path / "ref" / f"r{i}.wav", synth.lofi(6, seed=i)) for i in range(2)]
+    ev = [write(tmp_path / "ev" / f"e{i}.wav", synth.lofi(6, seed=10 + i)) for i in range(2)]
+    report = fad_between(load_embedder("builtin", models), ref, ev)
+    assert report.dim == 128 and report.n_eval == report.n_ref == 20 and not report.reliable
+    assert report.reliability_note.startswith("not reliable (n < 2d): 20 evaluated frames and 20 reference")
+    assert report.fad_inf is None and "at least 500 evaluated frames" in report.fad_inf_note
+    summary = report.summary()
+    assert "builtin (128-d)" in summary and "20 evaluated frames" in summary and "not reliable (n < 2d)" in summary
+
+
+def test_new_weights_or_preprocessing_never_reuse_cached_embeddings(tmp_path, monkeypatch):
+    audio = write(tmp_path / "a.wav", synth.lofi(3, seed=1))
+    cache = EmbeddingCache(tmp_path / "cache")
+    build_tiny_clap(tmp_path / "models" / "clap", seed=0)
+    first = cache.embed(load_embedder("clap", tmp_path / "models"), audio)
+    cache.embed(load_embedder("clap", tmp_path / "models"), audio)
+    assert cache.hits == 1  # same weights and front end: reused
+    build_tiny_clap(tmp_path / "models" / "clap", seed=1)  # other weights in the same place
+    second = cache.embed(load_embedder("clap", tmp_path / "models"), audio)
+    assert cache.hits == 1 and not np.allclose(first, second)
+    monkeypatch.setattr(clap_module, "PREPROCESSING", "clap-next")  # a changed front end
+    cache.embed(load_embedder("clap", tmp_path / "models"), audio)
+    assert cache.hits == 1
 
 
 def test_fad_between_folders_for_quantized_versus_full(tmp_path):
