@@ -22,7 +22,7 @@ from engine.atomic import atomic_write_text
 from engine.audio.io import decode, write_audio
 from engine.evaluation.evaluate import CheckpointRow, checkpoint_table
 from engine.evaluation.matrix import SampleMatrix, sample_matrix
-from engine.model.tiny import is_tiny
+from engine.model.check import is_tiny
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
