@@ -4,9 +4,7 @@ CPU (always): step time of our loop (accelerate, per-step seeded sampling, clipp
 checks, metrics) against a bare PyTorch loop doing the same forward/backward/step on the tiny
 model. Target (issue 4): overhead at most 10 %.
 
-GPU (when CUDA is available): the full-size ACE-Step 1.5 DiT architecture with random weights
-(no download), bf16, LoRA rank 64 and 256, gradient checkpointing, 30 s crops: steps/s and peak
-memory. Target: rank 256 fits in 24 GB.
+GPU figures (release-size 2B and XL DiTs, VAE caching) are in ``benchmarks/gpu_figures.py``.
 
     python benchmarks/train.py [--steps 60]
 """
@@ -27,7 +25,7 @@ from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.ingest import ingest
 from engine.model.tiny import build_tiny_checkpoint
-from engine.training.config import DEFAULT_TARGETS, TrainConfig
+from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 from engine.training.objective import flow_matching_loss
 from engine.training.runs import create_run
@@ -46,7 +44,7 @@ def cpu_overhead(steps: int) -> None:
                              crop_sec=10.0, rank=16, warmup_steps=1, cfg_dropout=0.0)
         trainer = Trainer(create_run(ws, config), log=lambda _m: None)
         trainer._setup()
-        batches = [trainer._micro_batch(s, 0, 1) for s in range(1, steps + 1)]
+        batches = [trainer._micro_batch(s, 0, 1)[1] for s in range(1, steps + 1)]
 
         params = trainer.params
         bare_opt = torch.optim.AdamW(params, lr=1e-4)
@@ -76,50 +74,11 @@ def cpu_overhead(steps: int) -> None:
           f"   (target <= +10 %)")
 
 
-def gpu_full_size(steps: int) -> None:
-    if not torch.cuda.is_available():
-        print("GPU: skipped (no CUDA device on this machine)")
-        return
-    from diffusers import AceStepTransformer1DModel
-    from peft import LoraConfig
-
-    for rank in (64, 256):
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats()
-        model = AceStepTransformer1DModel().to("cuda", dtype=torch.bfloat16)  # release defaults, random weights
-        model.requires_grad_(False)
-        model.add_adapter(LoraConfig(r=rank, lora_alpha=32, use_rslora=True, target_modules=list(DEFAULT_TARGETS)))
-        for p in model.parameters():
-            if p.requires_grad:
-                p.data = p.data.float()
-        model.enable_gradient_checkpointing()
-        opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-4)
-        frames, dim = 750, model.config.audio_acoustic_hidden_dim
-        x0 = torch.randn(1, frames, dim, device="cuda")
-        hidden = torch.randn(1, 400, model.config.hidden_size, device="cuda", dtype=torch.bfloat16)
-        context = torch.randn(1, frames, 2 * dim, device="cuda")
-        times = []
-        for _ in range(steps):
-            start = time.perf_counter()
-            with torch.autocast("cuda", dtype=torch.bfloat16):
-                loss = flow_matching_loss(model, x0, hidden, context, torch.rand(1, device="cuda"), torch.randn_like(x0))
-            loss.backward()
-            opt.step()
-            opt.zero_grad(set_to_none=True)
-            torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-        peak = torch.cuda.max_memory_allocated() / 2**30
-        print(f"GPU {torch.cuda.get_device_name()}: full-size DiT, bf16, rank {rank}, checkpointing, 30 s crops: "
-              f"{1 / statistics.median(times[2:]):.2f} steps/s, peak {peak:.1f} GB (target: rank 256 < 24 GB)")
-        del model, opt
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60)
     args = parser.parse_args()
     cpu_overhead(args.steps)
-    gpu_full_size(min(args.steps, 20))
 
 
 if __name__ == "__main__":

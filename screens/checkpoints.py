@@ -47,6 +47,7 @@ TARGET_LUFS = -23.0  # EBU R 128; matching lowers it where a clip would otherwis
 TABLE = (("label", "ckpt", 0), ("loss", "loss", 4), ("embedding", "emb", 0), ("fad_inf", "FAD∞", 3),
          ("clap_ratio", "CLAPr", 2), ("distinctness", "dist", 2), ("combined", "comb", 3))
 SORTABLE = [f for f, _, _ in TABLE if f != "embedding"]  # `s` cycles through these
+METRIC_OF = {"fad_inf": "fad_inf", "clap_ratio": "clap", "distinctness": "distinctness"}  # for reliability marks
 
 
 @dataclass(frozen=True)
@@ -124,6 +125,13 @@ def _fmt(value, digits: int) -> str:
     if value is None:
         return "-"
     return f"{value:.{digits}f}" if digits else str(value)
+
+
+def _cell(row, field: str, digits: int) -> str:
+    """A table value; ``?`` marks one the evaluation flagged as unreliable (left out of the combined score)."""
+    text = _fmt(getattr(row, field), digits)
+    metric = METRIC_OF.get(field)
+    return text + "?" if metric and text != "-" and not row.reliable(metric) else text
 
 
 def load_view(workspace, run: str | None) -> RunView | None:
@@ -276,6 +284,7 @@ class CheckpointsScreen(Screen):
             arrow = ("▼" if self.sort_reverse else "▲") if field == key else ""
             table.add_column(header + arrow, key=field)
         table.add_column("best", key="best")
+        table.add_column("listening", key="listening")
         rows = list(self.view.rows)
         base, ckpts = rows[:1], rows[1:]
         sort_field = "step" if key == "label" else key
@@ -283,7 +292,7 @@ class CheckpointsScreen(Screen):
         absent = [r for r in ckpts if getattr(r, sort_field) is None]
         present.sort(key=lambda r: getattr(r, sort_field), reverse=self.sort_reverse)
         for r in base + present + absent:  # the baseline stays on top; rows without the value go last
-            table.add_row(*(_fmt(getattr(r, f), d) for f, _, d in TABLE), self._marks(r.step), key=r.label)
+            table.add_row(*(_cell(r, f, d) for f, _, d in TABLE), self._marks(r.step), r.listening or "", key=r.label)
 
     def _fill_matrix(self) -> None:
         table = self.query_one("#matrix", DataTable)

@@ -27,7 +27,7 @@ from textual_plotext import PlotextPlot
 from engine.catalog.split import split_unassigned
 from engine.catalog.store import Catalog
 from engine.errors import LofiError
-from engine.model.check import check_base_model
+from engine.model.check import check_base_model, gpu_memory_gb, training_memory
 from engine.training.checkpoints import list_checkpoints
 from engine.training.config import Setting, TrainConfig, TrainConfigError, settings
 from engine.training.events import RunMetrics, follow_metrics, format_event, parse_lines
@@ -199,17 +199,18 @@ class TrainingScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False, name="starting a run")
     def launch(self, config: TrainConfig) -> None:
-        check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
+        summary = check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
         note = None
         if config.dataset is None:  # tracks accepted since the last `lofi split` get a split, and we say so
             note = split_unassigned(Catalog(self.app.workspace.catalog_path)).summary() or None
         path = create_run(self.app.workspace, config)
+        note = "\n".join(filter(None, (note, memory_note(summary, config))))
         self.post_message(RunLaunched(config, start_run(path, detach=True), note))
 
     def on_run_launched(self, message: RunLaunched) -> None:
         self._started.append(message.process)
         if message.split_note:
-            self.notify(message.split_note, title="Validation split")
+            self.notify(message.split_note, title="Starting")
         self.app.show_model(message.config.base_model)
         self.attach_run(message.config.run)
 
@@ -338,6 +339,16 @@ class TrainingScreen(LofiScreen):
             second = "not running: ctrl+r resumes (a new Steps value extends the run)"
         ckpts = ", ".join(map(str, self.checkpoints)) or "none yet"
         stats.update(Text(f"{line}\n{second}\ncheckpoints: {ckpts}"))
+
+
+def memory_note(summary, config: TrainConfig) -> str:
+    """The run's estimated GPU peak (as `lofi model check` computes it) against the detected GPU."""
+    estimate = training_memory(summary, config.rank, tuple(config.target_modules), config.precision, config.crop_sec,
+                               config.batch_size, config.gradient_checkpointing)
+    gpu = gpu_memory_gb()
+    verdict = "no NVIDIA GPU detected" if gpu is None else (
+        f"fits this {gpu} GB GPU" if estimate.peak_gb <= gpu else f"does NOT fit this {gpu} GB GPU")
+    return f"{summary.variant.name} model: about {estimate.peak_gb} GB of GPU memory at peak; {verdict}"
 
 
 def _eta(seconds: float) -> str:

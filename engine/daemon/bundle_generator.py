@@ -26,4 +26,5 @@ class BundleGenerator:
 
     def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray:
         return self.generator.generate(params.prompt, params.duration_sec, seed=seed, steps=params.inference_steps,
-                                       guidance_scale=params.guidance_scale, on_step=on_step)
+                                       guidance_scale=params.guidance_scale, on_step=on_step, bpm=params.bpm,
+                                       keyscale=params.keyscale)

@@ -38,6 +38,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lora", type=Path, default=None,
                         help="with a diffusers checkpoint: a LoRA checkpoint directory (runs/R/checkpoints/step-N)")
     parser.add_argument("--cache-dir", type=Path, default=None, help="[default: $LOFI_CACHE_PATH or the user cache]")
+    parser.add_argument("--device", default=settings.current().device,
+                        help="with a diffusers checkpoint: cuda, cuda:N, cpu or auto (cuda when present) "
+                             "[default: $LOFI_DEVICE or auto]")
     args = parser.parse_args(argv)
     if not args.daemon:
         parser.print_help(sys.stderr)

@@ -13,8 +13,8 @@ import numpy as np
 import torch
 
 from engine.daemon.protocol import GenerateParams
-from engine.export.facts import sampler_defaults
-from engine.model.load import load_pipeline, model_identity
+from engine.model.load import load_pipeline, model_identity, resolve_device
+from engine.model.variants import model_variant
 from engine.training.checkpoints import LORA_FILE
 
 
@@ -25,23 +25,22 @@ def model_version(model_dir: Path, lora_dir: Path | None = None) -> str:
 
 
 class PipelineGenerator:
-    """Steps and guidance the request leaves out are the checkpoint variant's (engine.export.facts)."""
+    """Steps and guidance the request leaves out are the checkpoint variant's (engine.model.variants)."""
 
-    def __init__(self, model_dir: Path, lora_dir: Path | None = None, device: str = "cpu", threads: int | None = None,
+    def __init__(self, model_dir: Path, lora_dir: Path | None = None, device: str = "auto", threads: int | None = None,
                  log: Callable[[str], None] = lambda _m: None) -> None:
         if threads:
             torch.set_num_threads(threads)
-        self.device = "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+        self.variant = model_variant(model_dir)
+        self.device = resolve_device(None if device == "metal" else device)
         if device in ("cuda", "metal") and self.device == "cpu":
             log(f"LOFI_DEVICE={device}: PyTorch sees no such device here; generating on the CPU")
         self.pipe = load_pipeline(model_dir, device=self.device)
         if lora_dir is not None:
             self.pipe.load_lora_weights(Path(lora_dir), weight_name=LORA_FILE)
-        self.default_steps, self.default_guidance = sampler_defaults(self.pipe)
 
     def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray:
-        total = params.inference_steps or self.default_steps
-        guidance = self.default_guidance if params.guidance_scale is None else params.guidance_scale
+        total = params.inference_steps or self.variant.steps
 
         def callback(_pipe, step: int, _t, kwargs: dict) -> dict:
             on_step(step + 1, total)
@@ -49,6 +48,7 @@ class PipelineGenerator:
 
         with torch.no_grad():
             audio = self.pipe(prompt=params.prompt, lyrics="[Instrumental]", audio_duration=params.duration_sec,
-                              num_inference_steps=total, guidance_scale=guidance,
-                              generator=torch.Generator().manual_seed(seed), callback_on_step_end=callback).audios[0]
+                              bpm=params.bpm, keyscale=params.keyscale, generator=torch.Generator().manual_seed(seed),
+                              callback_on_step_end=callback,
+                              **self.variant.sampler(total, params.guidance_scale)).audios[0]
         return audio.float().cpu().numpy().T

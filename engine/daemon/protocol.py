@@ -81,7 +81,15 @@ class GenerateParams:
     priority: str
     inference_steps: int | None  # None: the model's default (the bundle manifest's, per variant)
     scheduler: str
-    guidance_scale: float | None  # None: the model's default
+    guidance_scale: float | None  # None: the model's own (1.0 for turbo, 7.0 for base/sft)
+    bpm: int | None = None  # optional caption metadata, passed as the pipeline's bpm / keyscale arguments
+    keyscale: str | None = None
+
+    @property
+    def identity(self) -> str:
+        """What the track id hashes besides seed, duration and model: the prompt, and the metadata when given."""
+        extra = "".join(f"|{k}={v}" for k, v in (("bpm", self.bpm), ("key", self.keyscale)) if v is not None)
+        return self.prompt + extra
 
 
 def _given(params: dict, key: str, default: Any) -> Any:
@@ -114,6 +122,12 @@ def validate_generate(params: dict, min_duration: float, max_duration: float) ->
     duration = _number(params, "duration_sec", 30, float, "INVALID_DURATION", min_duration, max_duration)
     steps = _number(params, "inference_steps", None, int, "INVALID_INFERENCE_STEPS", 1, 200)
     guidance = _number(params, "guidance_scale", None, float, "INVALID_GUIDANCE_SCALE", 1, 30)
+    bpm = params.get("bpm")
+    if bpm is not None and (isinstance(bpm, bool) or not isinstance(bpm, int) or not 30 <= bpm <= 300):
+        raise RpcError(INVALID_PARAMS, "bpm must be an integer from 30 to 300, or null")
+    keyscale = params.get("keyscale")
+    if keyscale is not None and (not isinstance(keyscale, str) or len(keyscale) > 32):
+        raise RpcError(INVALID_PARAMS, "keyscale must be a short string such as 'A minor', or null")
     scheduler = _given(params, "scheduler", "euler")
     if scheduler not in ("euler", "heun", "pingpong"):
         raise app_error("INVALID_SCHEDULER", f"scheduler must be euler, heun or pingpong, got {scheduler!r}")
@@ -125,7 +139,7 @@ def validate_generate(params: dict, min_duration: float, max_duration: float) ->
     priority = _given(params, "priority", "normal")
     if priority not in ("normal", "high"):
         raise RpcError(INVALID_PARAMS, "priority must be 'normal' or 'high'")
-    return GenerateParams(prompt, duration, seed, priority, steps, scheduler, guidance)
+    return GenerateParams(prompt, duration, seed, priority, steps, scheduler, guidance, bpm, keyscale or None)
 
 
 def track_id(prompt: str, seed: int, duration: float, model_version: str) -> str:

@@ -159,7 +159,7 @@ class Daemon:
             raise app_error("MODEL_LOAD_FAILED", f"could not load the model: {self._load_error}")
         p = validate_generate(params, MIN_DURATION, MAX_DURATION)
         seed = p.seed if p.seed is not None else random.randrange(2**31)
-        tid = track_id(p.prompt, seed, p.duration_sec, self.model_version)
+        tid = track_id(p.identity, seed, p.duration_sec, self.model_version)
         cached = self.cache_dir / f"{tid}.wav"
         if cached.exists():
             complete = self._complete(tid, p, seed, cached, 0.0)

@@ -15,9 +15,9 @@ import torch
 
 from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
-from engine.labels.prompts import preset_prompt
+from engine.labels.prompts import metadata_bpm, preset_prompt
 from engine.labels.styles import load_styles
-from engine.model.load import load_pipeline
+from engine.model.load import load_pipeline, resolve_device
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
@@ -55,12 +55,12 @@ def reset_if_changed(out_dir: Path, identity: dict) -> None:
         atomic_write_json(marker, identity)
 
 
-def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp32", device: str = "cpu"):
+def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp32", device: str | None = None):
     """The run's base model with the LoRA saved at ``step`` loaded through diffusers; ``step=None`` is the
     base model alone (the step-0 baseline every checkpoint is compared with). Passing the ``pipe`` of an
     earlier column swaps the LoRA instead of loading the base model again."""
     if pipe is None:
-        pipe = load_pipeline(TrainConfig.load(run_dir).base_model, dtype=dtype, device=device)
+        pipe = load_pipeline(TrainConfig.load(run_dir).base_model, dtype=dtype, device=resolve_device(device))
     else:
         pipe.unload_lora_weights()
     if step is not None:
@@ -68,8 +68,10 @@ def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp
     return pipe
 
 
-def generate_samples(pipe, jobs: list[SampleJob], duration: float, steps: int,
+def generate_samples(pipe, jobs: list[SampleJob], duration: float, sampler: dict,
                      progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> list[Path]:
+    """Render the missing clips; ``sampler`` is the model variant's (``Variant.sampler``): steps, shift, guidance.
+    The caption's bpm goes into the metadata, as training puts it there."""
     done = []
     for i, job in enumerate(jobs):
         if cancel is not None:
@@ -77,8 +79,8 @@ def generate_samples(pipe, jobs: list[SampleJob], duration: float, steps: int,
         if not job.path.exists():
             with torch.no_grad():
                 audio = pipe(prompt=job.prompt, lyrics="[Instrumental]", audio_duration=duration,
-                             num_inference_steps=steps, guidance_scale=1.0,
-                             generator=torch.Generator().manual_seed(job.seed)).audios[0]
+                             bpm=metadata_bpm(job.prompt, None), generator=torch.Generator().manual_seed(job.seed),
+                             **sampler).audios[0]
             write_audio(job.path, audio.float().cpu().numpy().T, int(pipe.sample_rate))
         done.append(job.path)
         progress(Progress(i + 1, len(jobs), job.path.name))

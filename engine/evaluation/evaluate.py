@@ -44,8 +44,10 @@ from engine.labels.styles import load_styles
 from engine.listening.report import checkpoint_notes
 from engine.metrics.embedders import availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
+from engine.model.variants import model_variant
 from engine.progress import CancelToken, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
+from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
 from engine.workspace import Workspace
 
@@ -61,10 +63,12 @@ class EvaluationError(LofiError):
 class EvalSettings:
     per_style: int = 3  # 38 styles x 3 x 10 s: enough frames for a reliable CLAP FAD (n >= 2d)
     duration: float = ClipSettings.duration  # clip settings: one default for evaluation and the sample matrix
-    steps: int = ClipSettings.steps
+    steps: int | None = None  # default: the base model variant's (8 turbo, 50 base/sft)
+    guidance: float | None = None  # default: the variant's (1.0 turbo, 7.0 base/sft)
     seed: int = ClipSettings.seed
     embedder: str | None = None  # default: clap when installed, else builtin
     styles: tuple[str, ...] = ()  # default: all styles; a subset is quicker but not comparable with a full run
+    device: str | None = None  # default: cuda when present, else cpu
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,13 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int | None, settings: Eva
     embedder = load_embedder(name, root)
     cache = EmbeddingCache(ws.cache_dir / "embeddings")
 
+    variant = model_variant(TrainConfig.load(run_dir).base_model)
+    steps = settings.steps or variant.steps
     out = clip_dir(run_dir, step)
-    reset_if_changed(out, clip_identity(run_dir, step, ClipSettings(settings.duration, settings.steps, settings.seed)))
+    reset_if_changed(out, clip_identity(run_dir, step, ClipSettings(settings.duration, steps, settings.seed)))
     jobs = style_jobs(out, settings.per_style, settings.seed, settings.styles)
-    generate_samples(column_pipeline(run_dir, step), jobs, settings.duration, settings.steps, progress, cancel)
+    generate_samples(column_pipeline(run_dir, step, device=settings.device), jobs, settings.duration,
+                     variant.sampler(steps, settings.guidance), progress, cancel)
 
     ref_files = [ws.resolve(t.output) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)

@@ -159,7 +159,10 @@ def fill_matrix(matrix: SampleMatrix, progress: ProgressCallback = no_progress,
     clips came from other weights or settings starts afresh.
     """
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples, reset_if_changed
+    from engine.model.variants import model_variant
+    from engine.training.config import TrainConfig
 
+    sampler = model_variant(TrainConfig.load(matrix.run_dir).base_model).sampler(matrix.settings.steps)
     todo = matrix.missing()
     done, pipe = 0, None
     for column in matrix.columns:
@@ -176,7 +179,6 @@ def fill_matrix(matrix: SampleMatrix, progress: ProgressCallback = no_progress,
             progress(Progress(before + p.done, len(todo), f"{label}: {p.label}"))
 
         pipe = column_pipeline(matrix.run_dir, column.step, pipe)
-        generate_samples(pipe, jobs, matrix.settings.duration,
-                         matrix.settings.steps, report, cancel)
+        generate_samples(pipe, jobs, matrix.settings.duration, sampler, report, cancel)
         done += len(jobs)
     return done

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.inference.prompt import BPM, CAPTION, DURATION, KEY, LANGUAGE, LYRICS
+from engine.inference.prompt import BPM, CAPTION, DURATION, KEYSCALE, LANGUAGE, LYRICS, TIMESIGNATURE
+from engine.model.variants import variant_of_config
 
 _SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
-_BPM_SENTINEL = 123456789  # likewise for the bpm (a key is text and passes through as its placeholder)
+_BPM_SENTINEL = 987654320  # likewise for the bpm
 
 
 def _call_default(pipe, name: str):
@@ -25,20 +26,13 @@ def _call_default(pipe, name: str):
 
 def prompt_spec(pipe) -> dict:
     text, lyrics = pipe._format_prompt(prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
-                                       audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEY)
+                                       audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEYSCALE,
+                                       timesignature=TIMESIGNATURE)
     text = text.replace(str(_SENTINEL), DURATION).replace(str(_BPM_SENTINEL), BPM)
     return {"text_template": text, "lyrics_template": lyrics,
             "max_text_tokens": _call_default(pipe, "max_text_length"),
             "max_lyric_tokens": _call_default(pipe, "max_lyric_length"),
             "timbre_frames": math.ceil(30 * pipe.latents_per_second)}
-
-
-def sampler_defaults(pipe) -> tuple[int, float]:
-    """Steps and guidance scale for a request that names neither: turbo checkpoints take 8 steps without
-    guidance, sft/base ones 50 steps with the pipeline's guidance scale."""
-    if pipe.is_turbo:
-        return 8, 1.0
-    return 50, float(_call_default(pipe, "guidance_scale"))
 
 
 def write_facts(pipe, out_dir: Path) -> dict:
@@ -47,8 +41,8 @@ def write_facts(pipe, out_dir: Path) -> dict:
     ce = pipe.condition_encoder
     np.save(out_dir / "silence_latent.npy", ce.silence_latent.detach().float().numpy(), allow_pickle=False)
     np.save(out_dir / "null_condition.npy", ce.null_condition_emb.detach().float().numpy(), allow_pickle=False)
-    turbo = bool(pipe.is_turbo)
-    steps, guidance = sampler_defaults(pipe)
+    variant = variant_of_config(pipe.transformer.config)
+    turbo = variant.turbo
     vae = pipe.vae.config
     return {
         "audio": {"sample_rate": int(pipe.sample_rate), "channels": int(vae.audio_channels),
@@ -56,11 +50,12 @@ def write_facts(pipe, out_dir: Path) -> dict:
                   "samples_per_latent": int(math.prod(vae.downsampling_ratios)),
                   "acoustic_dim": int(pipe.transformer.config.audio_acoustic_hidden_dim),
                   "normalisation": "peak to -1 dBFS (after dividing by the peak when above 1)"},
-        "scheduler": {"type": "flow_match_euler", "shift": float(_call_default(pipe, "shift")), "turbo": turbo,
+        "scheduler": {"type": "flow_match_euler", "shift": variant.shift, "turbo": turbo,
                       "timesteps": "t = linspace(1, 0, steps + 1); t = shift*t / (1 + (shift-1)*t); Euler to 0"},
-        "guidance": {"type": "apg", "default_scale": guidance,
+        "guidance": {"type": "apg", "default_scale": variant.guidance,
                      "momentum": -0.75, "norm_threshold": 2.5, "eta": 0.0, "applies": "scale > 1 and not turbo"},
-        "default_steps": steps,
+        "default_steps": variant.steps,
+        "variant": variant.name,
         "prompt": prompt_spec(pipe),
         "arrays": {"silence_latent": "silence_latent.npy", "null_condition": "null_condition.npy"},
     }

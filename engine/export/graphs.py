@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import torch
 from torch.export import Dim
 
+from engine.model.variants import condition_width
+
 TEXT_ENCODER, CONDITION_ENCODER, TRANSFORMER, VAE_DECODER = "text_encoder", "condition_encoder", "transformer", \
     "vae_decoder"
 # submodules (torch name scopes) that quantization keeps at INT8 or above
@@ -114,7 +116,7 @@ def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
     """Specs for the pipeline's text encoder, condition encoder, (merged) DiT and VAE decoder."""
     g = torch.Generator().manual_seed(seed)
     text_cfg, dit_cfg = pipe.text_encoder.config, pipe.transformer.config
-    vocab, text_dim, hidden = text_cfg.vocab_size, text_cfg.hidden_size, dit_cfg.hidden_size
+    vocab, text_dim, hidden = text_cfg.vocab_size, text_cfg.hidden_size, condition_width(dit_cfg)
     acoustic = dit_cfg.audio_acoustic_hidden_dim
     context_dim = dit_cfg.in_channels - acoustic
     timbre_dim = pipe.condition_encoder.config.timbre_hidden_dim

@@ -15,6 +15,7 @@ from pathlib import Path
 from safetensors import safe_open
 
 from engine.export.stages import ExportError
+from engine.model.variants import condition_width
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 
@@ -70,7 +71,7 @@ def parity_inputs(transformer, seed: int = 0, frames: int = 50, cond_len: int = 
     dim = cfg.audio_acoustic_hidden_dim
     t = torch.tensor([0.7, 0.3])
     return {"hidden_states": torch.randn(2, frames, dim, generator=g), "timestep": t, "timestep_r": t,
-            "encoder_hidden_states": torch.randn(2, cond_len, cfg.hidden_size, generator=g),
+            "encoder_hidden_states": torch.randn(2, cond_len, condition_width(cfg), generator=g),
             "context_latents": torch.randn(2, frames, cfg.in_channels - dim, generator=g)}
 
 

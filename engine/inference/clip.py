@@ -44,7 +44,7 @@ def generate_clip(bundle: Path, request: ClipRequest, out: Path, progress: Progr
     gen = OnnxGenerator(Bundle.open(bundle))
     started = time.perf_counter()
     audio = gen.generate(request.prompt, request.duration, seed=request.seed, steps=request.steps,
-                         guidance_scale=request.guidance, lyrics=request.lyrics, bpm=request.bpm, key=request.key,
+                         guidance_scale=request.guidance, lyrics=request.lyrics, bpm=request.bpm, keyscale=request.key,
                          on_step=lambda i, n: progress(Progress(i, n, f"step {i}/{n}")), cancel=cancel)
     seconds = time.perf_counter() - started
     Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -47,9 +47,10 @@ class OnnxGenerator:
         return rng.standard_normal(shape, dtype=np.float32)
 
     def condition(self, caption: str, lyrics: str, duration: float, bpm: int | None = None,
-                  key: str | None = None) -> np.ndarray:
+                  keyscale: str | None = None, timesignature: str | None = None) -> np.ndarray:
         p = self.prompt
-        text_ids = token_ids(self.bundle.tokenizer, format_text(p, caption, duration, bpm, key), p["max_text_tokens"])
+        text = format_text(p, caption, duration, bpm, keyscale, timesignature)
+        text_ids = token_ids(self.bundle.tokenizer, text, p["max_text_tokens"])
         lyric_ids = token_ids(self.bundle.tokenizer, format_lyrics(p, lyrics), p["max_lyric_tokens"])
         text_hidden, lyric_hidden = self._run("text_encoder", input_ids=text_ids, lyric_input_ids=lyric_ids)
         timbre = self.bundle.silence_latent[:, : p["timbre_frames"], :].astype(np.float32)
@@ -80,16 +81,17 @@ class OnnxGenerator:
     def generate(self, caption: str, duration: float, seed: int = 0, steps: int | None = None,
                  guidance_scale: float | None = None, lyrics: str = "[Instrumental]",
                  latents: np.ndarray | None = None, on_step: Callable[[int, int], None] | None = None,
-                 cancel: CancelToken | None = None, bpm: int | None = None, key: str | None = None) -> np.ndarray:
-        """Stereo float32 audio [frames, 2], exactly ``duration`` seconds long; ``bpm`` and ``key`` (e.g.
-        "C major") condition the model as the pipeline's arguments of the same names do."""
+                 cancel: CancelToken | None = None, bpm: int | None = None, keyscale: str | None = None,
+                 timesignature: str | None = None) -> np.ndarray:
+        """Stereo float32 audio [frames, 2], exactly ``duration`` seconds long. ``bpm``/``keyscale``/
+        ``timesignature`` fill the caption's metadata as the pipeline's arguments of the same names do."""
         if not 0 < duration <= self.max_duration:
             raise GenerationError(f"duration must be between 0 and {self.max_duration:g} s, got {duration:g}")
         steps = steps or self.default_steps
         if steps < 1:
             raise GenerationError(f"steps must be at least 1, got {steps}")
         guidance_scale = self.guidance["default_scale"] if guidance_scale is None else guidance_scale
-        hidden = self.condition(caption, lyrics, duration, bpm, key)
+        hidden = self.condition(caption, lyrics, duration, bpm, keyscale, timesignature)
         x = self.initial_noise(duration, seed) if latents is None else np.asarray(latents, dtype=np.float32)
         context = self._context(x.shape[1])
         apg = None

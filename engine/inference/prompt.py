@@ -11,19 +11,23 @@ import numpy as np
 from engine.errors import LofiError
 
 CAPTION, LYRICS, LANGUAGE, DURATION = "{caption}", "{lyrics}", "{language}", "{duration}"
-BPM, KEY = "{bpm}", "{keyscale}"
-UNKNOWN = "N/A"  # what the pipeline writes for a bpm or key it is not given
+BPM, KEYSCALE, TIMESIGNATURE = "{bpm}", "{keyscale}", "{timesignature}"
+NOT_GIVEN = "N/A"  # what the pipeline writes for metadata it was not given
 
 
-def format_text(spec: dict, caption: str, duration: float, bpm: int | None = None, key: str | None = None) -> str:
-    """The caption in the model's text template; bpm and key fill its metadata lines as the pipeline does."""
+def format_text(spec: dict, caption: str, duration: float, bpm: int | None = None, keyscale: str | None = None,
+                timesignature: str | None = None) -> str:
+    """The caption in the model's text template; metadata rendered as ``AceStepPipeline._build_metadata_string``
+    does (absent or blank: "N/A"). Bundles exported before the metadata placeholders simply carry "N/A"."""
     template = spec["text_template"]
-    if (bpm or key) and BPM not in template:
+    if (bpm or keyscale or timesignature) and BPM not in template:
         raise LofiError("this bundle was exported before bpm and key were part of its prompt template; export it "
                         "again (`lofi export`) to condition on them")
-    text = template.replace(DURATION, str(int(duration))).replace(CAPTION, caption)
-    return text.replace(BPM, str(bpm) if bpm and bpm > 0 else UNKNOWN).replace(
-        KEY, key if key and key.strip() else UNKNOWN)
+    return (template.replace(DURATION, str(int(duration)))
+            .replace(BPM, str(bpm) if bpm is not None and bpm > 0 else NOT_GIVEN)
+            .replace(KEYSCALE, keyscale if keyscale and keyscale.strip() else NOT_GIVEN)
+            .replace(TIMESIGNATURE, timesignature if timesignature and timesignature.strip() else NOT_GIVEN)
+            .replace(CAPTION, caption))
 
 
 def format_lyrics(spec: dict, lyrics: str, language: str = "en") -> str:

@@ -31,6 +31,7 @@ from engine.catalog.track import (
     Track,
 )
 from engine.labels.labelling import lyrics_text, refresh_files, repair_locations
+from engine.labels.prompts import metadata_bpm
 from engine.labels.styles import Taxonomy
 from engine.workspace import Workspace
 
@@ -103,7 +104,7 @@ def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path
             "audio": str((folder / f"{name}.mp3").relative_to(out)),
             "caption": t.prompt,
             "lyrics": lyrics,
-            "bpm": round(t.bpm) if t.bpm else None,
+            "bpm": metadata_bpm(t.prompt, t.bpm),
             "key": t.key,
             "time_signature": t.time_signature,
             "duration": t.duration_sec,

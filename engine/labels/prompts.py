@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass
 
 from engine.catalog.track import Track
@@ -38,6 +39,19 @@ def fit_tempo(bpm: float | None, preset: Preset) -> Tempo:
         if lo <= candidate <= hi:
             return Tempo(round(candidate), False)
     return Tempo(round(bpm), True)
+
+
+_BPM_TAG = re.compile(r"(?:^|, )(\d{2,3}) bpm(?:,|$)")
+
+
+def metadata_bpm(caption: str, estimated: float | None) -> int | None:
+    """The bpm a track's metadata carries: the caption's own ``N bpm`` tag when it has one (octave-corrected by
+    :func:`fit_tempo`, or typed by the user), else the rounded estimate. The text encoder sees both the caption and
+    the metadata, so they must never disagree (a raw beat-tracker 170 next to a caption's 85 did)."""
+    match = _BPM_TAG.search(caption)
+    if match:
+        return int(match.group(1))
+    return round(estimated) if estimated else None
 
 
 def preset_prompt(preset: Preset) -> str:

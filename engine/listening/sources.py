@@ -114,10 +114,14 @@ def render(ws: Workspace, source: Source, jobs: list[Render], duration: float, s
         _render_bundle(source.path, todo, duration, steps, progress, cancel)
         return
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
+    from engine.model.variants import model_variant
+    from engine.training.config import TrainConfig
 
-    pipe = column_pipeline(ws.runs_dir / source.run, source.step if source.kind == "ckpt" else None)
+    run_dir = ws.runs_dir / source.run
+    pipe = column_pipeline(run_dir, source.step if source.kind == "ckpt" else None)
     samples = [SampleJob("", job.prompt, job.seed, job.path) for job in todo]
-    generate_samples(pipe, samples, duration, steps, progress, cancel)
+    sampler = model_variant(TrainConfig.load(run_dir).base_model).sampler(steps)
+    generate_samples(pipe, samples, duration, sampler, progress, cancel)
 
 
 def _render_bundle(path: Path, jobs: list[Render], duration: float, steps: int, progress: ProgressCallback,

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import LofiError
+from engine.model.variants import Variant, variant_of_config
 
 TINY_MARKER = "lofi_model.json"  # written by engine.model.tiny next to a tiny checkpoint
 
 COMPONENTS = ("vae", "text_encoder", "tokenizer", "transformer", "condition_encoder", "scheduler")
 WEIGHTED = ("vae", "text_encoder", "transformer", "condition_encoder")
 REMEDY = (
-    "get the diffusers-format release with `hf download ACE-Step/acestep-v15-turbo-diffusers --local-dir DIR` "
-    "(or the -sft / -base variant), or build an offline test model with `lofi model init-tiny DIR`. "
+    "get a diffusers-format release, e.g. `hf download ACE-Step/acestep-v15-xl-turbo-diffusers --local-dir DIR` "
+    "(or ACE-Step/acestep-v15-xl-base-diffusers, Runware/acestep-v15-sft-diffusers, "
+    "Runware/acestep-v15-base-diffusers), or build an offline test model with `lofi model init-tiny DIR`. "
     "Expected layout: model_index.json, vae/, text_encoder/, tokenizer/, transformer/, condition_encoder/, scheduler/"
 )
 _DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1}
@@ -48,6 +50,13 @@ class ModelSummary:
     @property
     def total_parameters(self) -> int:
         return sum(c.parameters for c in self.components)
+
+    @property
+    def variant(self) -> Variant:
+        return variant_of_config(self.transformer_config)
+
+    def parameters(self, component: str) -> int:
+        return next((c.parameters for c in self.components if c.name == component), 0)
 
 
 def _fail(path: Path, problem: str) -> BaseModelError:
@@ -78,6 +87,12 @@ def safetensors_header(path: Path) -> dict:
 
 
 def _weights(component_dir: Path, root: Path) -> list[Path]:
+    for index in component_dir.glob("*.safetensors.index.json"):  # a sharded component: every shard must be there
+        shards = set(_read_json(index, root).get("weight_map", {}).values())
+        missing = sorted(s for s in shards if not (component_dir / s).exists())
+        if missing:
+            raise _fail(root, f"{index.relative_to(root)} lists {len(shards)} shards but {', '.join(missing)} "
+                              "is missing (an interrupted download?)")
     files = sorted(component_dir.glob("*.safetensors"))
     if files:
         return files
@@ -157,24 +172,65 @@ def lora_parameters(summary: ModelSummary, rank: int, targets: tuple[str, ...]) 
     return total
 
 
-def training_memory_gb(summary: ModelSummary, rank: int, targets: tuple[str, ...], precision: str,
-                       crop_sec: float = 30.0, batch_size: int = 1, checkpointing: bool = True) -> float:
-    """Rough peak memory: frozen DiT weights + LoRA weights/grads/Adam state + activations.
+VAE_BYTES_PER_SECOND = 0.12e9  # extra fp32 peak of the release VAE (encoder_hidden_size 128) per second encoded
+VAE_TILE_SECONDS = 30 + 2 * 2  # diffusers' encode tile (30 s) with its 2 s overlap on each side
 
-    Activations are estimated per layer as ~34 hidden-size values per token (attention + MLP) at
-    the working precision; gradient checkpointing keeps one layer's worth plus the layer inputs.
-    """
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """Peak GPU memory of a run, phase by phase, as the trainer loads things: every component while the
+    latent cache is built (weights + one VAE tile's activations), then the DiT alone (the encoders move
+    to the CPU) with the LoRA's weights, gradients and Adam state in fp32 and the activations of a step."""
+
+    weights_gb: dict[str, float]  # per component, at the dtype the trainer loads it in
+    caching_gb: float
+    training_gb: float
+
+    @property
+    def peak_gb(self) -> float:
+        return max(self.caching_gb, self.training_gb)
+
+
+def _gb(n: float) -> float:
+    return round(n / 1024**3, 2)
+
+
+def training_memory(summary: ModelSummary, rank: int, targets: tuple[str, ...], precision: str,
+                    crop_sec: float = 30.0, batch_size: int = 1, checkpointing: bool = True) -> MemoryEstimate:
+    """Estimate for a GPU run. Frozen weights load in bf16 for a bf16 run (fp32 otherwise); LoRA parameters
+    cost 16 bytes each (fp32 weight, gradient, two Adam moments). DiT activations: ~34 hidden-size values per
+    token per layer at the working precision; gradient checkpointing keeps one layer's worth plus each layer's
+    input. The VAE's tile activations use the figure measured on the release VAE (``benchmarks/cache_memory.py``),
+    scaled by its width."""
     weight_bytes = 2 if precision == "bf16" else 4
-    dit = next((c.parameters for c in summary.components if c.name == "transformer"), 0)
-    lora = lora_parameters(summary, rank, targets)
+    weights = {c.name: c.parameters * weight_bytes for c in summary.components if c.parameters}
+    vae_width = json.loads((summary.path / "vae" / "config.json").read_text()).get("encoder_hidden_size", 128)
+    vae_tile = VAE_BYTES_PER_SECOND * vae_width / 128 * VAE_TILE_SECONDS * weight_bytes / 4
     cfg = summary.transformer_config
     hidden = cfg.get("hidden_size", 2048)
     layers = cfg.get("num_hidden_layers", 24)
     tokens = crop_sec * 25 / cfg.get("patch_size", 2) * batch_size
     per_layer = 34 * tokens * hidden * weight_bytes
     activations = per_layer * (1 + 2 * layers / 34) if checkpointing else per_layer * layers
-    total = dit * weight_bytes + lora * 16 + activations
-    return round(total / 1024**3, 2)
+    lora = lora_parameters(summary, rank, targets) * 16
+    return MemoryEstimate({k: _gb(v) for k, v in weights.items()}, _gb(sum(weights.values()) + vae_tile),
+                          _gb(weights.get("transformer", 0) + lora + activations))
+
+
+def gpu_memory_gb() -> float | None:
+    """Total memory of the first NVIDIA GPU (from nvidia-smi, so no torch import), or None without one."""
+    import shutil
+    import subprocess
+
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return None
+    try:
+        out = subprocess.run([smi, "--query-gpu=memory.total", "--format=csv,noheader,nounits"], capture_output=True,
+                             text=True, timeout=10, check=True).stdout
+        return round(float(out.splitlines()[0]) / 1024, 1)
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def is_tiny(model_dir: Path) -> bool:

@@ -9,6 +9,15 @@ from pathlib import Path
 from engine.model.check import COMPONENTS, check_base_model
 
 
+def resolve_device(device: str | None = None) -> str:
+    """``cuda`` when a GPU is present, else ``cpu``; an explicit device (``--device``) is kept."""
+    if device not in (None, "", "auto"):
+        return str(device)
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
 def load_pipeline(model_dir: Path | str, dtype: str = "fp32", device: str = "cpu"):
     """``AceStepPipeline`` from a local directory, validated first (fails fast with a remedy)."""
     import torch

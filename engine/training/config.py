@@ -53,8 +53,10 @@ class Setting:
     choices: tuple[str, ...]
 
     def check(self, value: Any) -> str | None:
-        """What is wrong with ``value`` for this setting, or None."""
+        """What is wrong with ``value`` for this setting, or None (None itself means "the model's default")."""
         what = self.flag or self.name
+        if value is None:
+            return None
         if self.choices and value not in self.choices:
             return f"{what} must be one of {', '.join(self.choices)}, got {value!r}"
         if self.type in (int, float) and not isinstance(value, bool):
@@ -105,9 +107,19 @@ class TrainConfig:
                         minimum=0)
     crop_sec: float = setting(30.0, help="Seconds of audio per training example.", flag="--crop-sec",
                               positive=True)
-    cfg_dropout: float = setting(0.15, help="Share of steps trained on the null condition, for guidance.",
-                                 minimum=0.0, maximum=0.99)
-    timestep_shift: float = setting(3.0, help="Flow-matching timestep shift.", positive=True)
+    cfg_dropout: float | None = setting(None, help="Share of steps trained on the null condition, for guidance "
+                                        "(default: the model's: 0 for turbo, 0.15 for base/sft).",
+                                        minimum=0.0, maximum=0.99)
+    timesteps: str = setting("auto", help="Training timestep distribution (auto: the model's: the 8-step shift-3 "
+                             "table for turbo, logit-normal for base/sft).", flag="--timesteps",
+                             choices=("auto", "turbo-table", "logit-normal"))
+    timestep_shift: float = setting(3.0, help="Shift of the turbo timestep table.", positive=True)
+    metadata_dropout: float = setting(0.1, help="Share of steps whose caption metadata (bpm, key, time signature) "
+                                      "reads N/A, so the LoRA also works when a user gives none.",
+                                      minimum=0.0, maximum=1.0)
+    processes: int = setting(1, help="Training processes (one per GPU; on a CPU, gloo workers); the per-step "
+                             "batch (batch size x grad accum) is split between them.", flag="--processes",
+                             label="Processes", minimum=1, maximum=64)
     # bookkeeping
     checkpoint_every: int = setting(2000, help="Steps between checkpoints.", flag="--checkpoint-every",
                                     label="Ckpt every", minimum=1)
@@ -115,7 +127,8 @@ class TrainConfig:
     sample_every: int = setting(0, help="Steps between sample clips (0: none).", flag="--sample-every",
                                 label="Sample every", minimum=0)
     sample_duration: float = setting(10.0, help="Seconds per sample clip.", positive=True)
-    sample_steps: int = setting(8, help="Inference steps per sample clip.", minimum=1)
+    sample_steps: int | None = setting(None, help="Inference steps per sample clip (default: the model's).",
+                                       minimum=1)
     # divergence handling
     spike_factor: float = setting(10.0, help="A loss this many times its running mean is a divergence...",
                                   positive=True)
@@ -125,6 +138,9 @@ class TrainConfig:
 
     def validate(self) -> None:
         problems = [p for s in settings() if (p := s.check(getattr(self, s.name))) is not None]
+        if (self.batch_size * self.grad_accum) % self.processes:
+            problems.append(f"--batch-size x --grad-accum ({self.batch_size * self.grad_accum}) must be a multiple "
+                            f"of --processes ({self.processes}): each process takes an equal share of a step")
         if problems:
             raise TrainConfigError("; ".join(problems))
 

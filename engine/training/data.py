@@ -11,7 +11,7 @@ from engine.catalog.track import ACCEPTED, FLAG_EXCLUDED, SPLIT_TRAIN
 from engine.errors import LofiError
 from engine.hashing import file_sha256
 from engine.labels.labelling import lyrics_text
-from engine.labels.prompts import build_prompt
+from engine.labels.prompts import build_prompt, metadata_bpm
 from engine.labels.styles import load_styles
 from engine.workspace import Workspace
 
@@ -51,7 +51,7 @@ def workspace_items(ws: Workspace, require_license: bool, warn) -> list[TrainIte
             continue
         audio = ws.resolve(t.output)
         prompt = t.prompt or build_prompt(t, taxonomy)[0]
-        items.append(TrainItem(t.id, str(audio), prompt, lyrics, round(t.bpm) if t.bpm else None, t.key,
+        items.append(TrainItem(t.id, str(audio), prompt, lyrics, metadata_bpm(prompt, t.bpm), t.key,
                                t.time_signature, t.language or "en", file_sha256(audio)))
     if not items:
         raise DatasetError(f"no training tracks in {ws.root}: ingest audio, then run `lofi split` "
@@ -80,8 +80,10 @@ def folder_items(folder: Path, warn) -> list[TrainItem]:
             warn(f"{audio.name} left out: missing {', '.join(missing)}")
             continue
         row = meta.get(name, {})
-        items.append(TrainItem(row.get("id", name), str(audio.resolve()), prompt_file.read_text(encoding="utf-8").strip(),
-                               lyrics_file.read_text(encoding="utf-8").strip(), row.get("bpm"), row.get("key"),
+        prompt = prompt_file.read_text(encoding="utf-8").strip()
+        items.append(TrainItem(row.get("id", name), str(audio.resolve()), prompt,
+                               lyrics_file.read_text(encoding="utf-8").strip(), metadata_bpm(prompt, row.get("bpm")),
+                               row.get("key"),
                                row.get("time_signature"), row.get("language") or "en", file_sha256(audio)))
     if not items:
         raise DatasetError(f"dataset folder {folder} holds no usable name.mp3 + name_prompt.txt + name_lyrics.txt")

@@ -44,6 +44,19 @@ class MetricsWriter:
         self._fh.close()
 
 
+class NoMetrics(MetricsWriter):
+    """What a training process other than the main one writes: nothing (one line per step, from rank 0)."""
+
+    def __init__(self) -> None:
+        pass
+
+    def _write(self, record: dict) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 @dataclass
 class RunMetrics:
     steps: dict[int, dict] = field(default_factory=dict)  # last line per step

@@ -3,10 +3,20 @@
 Every random choice of a step (which track, which crop, noise, timestep, condition dropout) comes
 from a generator seeded by (seed, step, micro-batch), so a run resumed from a checkpoint replays
 exactly the steps an uninterrupted run would have taken: on a CPU the losses match bit for bit.
+
+Several processes (``lofi train --processes N``: torchrun starts N copies of the worker, one per GPU,
+or gloo workers on a CPU; accelerate's ``Accelerator`` joins them) split each step's micro-batches:
+micro-batch j of a step goes to rank ``j % N`` and is drawn exactly as a single process draws it, so an
+N-process run follows the same sequence as one process with the same batch size x grad accum. Gradients
+are averaged by DDP; only rank 0 writes metrics, checkpoints, samples and tracks.json, and every rank
+waits at checkpoints, samples and the stop decision.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
 import os
 import signal
@@ -26,8 +36,8 @@ from engine.training import checkpoints as ckpt
 from engine.training.cache import CachedItem, load_cached, prepare, silence_context
 from engine.training.config import TrainConfig
 from engine.training.data import folder_items, workspace_items
-from engine.training.events import MetricsWriter
-from engine.training.objective import flow_matching_loss, timestep_table
+from engine.training.events import MetricsWriter, NoMetrics
+from engine.training.objective import draw_timestep, flow_matching_loss
 from engine.training.runs import STOP_FILE
 from engine.training.samples import write_samples
 from engine.workspace import Workspace
@@ -36,6 +46,10 @@ from engine.workspace import Workspace
 # comma-separated steps, and slow every step down so a test can kill or stop a run mid-way.
 NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"
 SLEEP_ENV = "LOFI_DEBUG_STEP_SLEEP"
+# ... and, for the multi-process test: each rank appends per step the tracks it drew and a hash of its LoRA
+# weights to DIR/rank-<N>.jsonl.
+RANK_LOG_ENV = "LOFI_DEBUG_RANK_LOG"
+OFFLOADED = ("text_encoder", "vae", "condition_encoder")  # needed for caching and samples, not for steps
 
 
 class TrainingError(LofiError):
@@ -61,6 +75,13 @@ def _oom_message(config: TrainConfig) -> str:
             + (f" (already on: {', '.join(done)})" if done else ""))
 
 
+def _caching_oom_message(config: TrainConfig) -> str:
+    return ("out of memory while encoding the tracks into the latent cache (VAE tiling is on: 30 s tiles); free "
+            "the GPU of other processes" + ("" if config.precision == "bf16" else
+                                            ", or use --precision bf16 (frozen weights load in bf16 on a GPU)")
+            + ", or build the cache once on a larger GPU: it is reused by every later run on this base model")
+
+
 class Trainer:
     def __init__(self, run_dir: Path, log: Callable[[str], None] = print) -> None:
         self.run_dir = Path(run_dir)
@@ -68,7 +89,8 @@ class Trainer:
         self.config.validate()
         self.log = log
         self.stop_requested = False
-        self.metrics = MetricsWriter(self.run_dir / "metrics.jsonl")
+        self.is_main = int(os.environ.get("RANK", "0")) == 0  # set by torchrun, read by accelerate too
+        self.metrics = MetricsWriter(self.run_dir / "metrics.jsonl") if self.is_main else NoMetrics()
         self.lr_factor = 1.0
         self.rollbacks = 0
         self._injected: set[int] = set()
@@ -80,29 +102,52 @@ class Trainer:
 
     def _setup(self) -> None:
         cfg = self.config
-        check_base_model(cfg.base_model)
+        summary = check_base_model(cfg.base_model)
+        self.variant = summary.variant
+        self.timesteps = self.variant.timesteps if cfg.timesteps == "auto" else cfg.timesteps
+        self.cfg_dropout = self.variant.cfg_dropout if cfg.cfg_dropout is None else cfg.cfg_dropout
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         check_precision(cfg.precision, self.device)
         from accelerate import Accelerator
         from accelerate.state import AcceleratorState
+        from diffusers.training_utils import cast_training_params
         from peft import LoraConfig
 
         # The precision setting is process-wide in accelerate; a trainer owns it (the distributed
-        # state set up by `accelerate launch` is kept).
+        # state set up by torchrun is kept).
         AcceleratorState._reset_state()
-        self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no")
+        # cpu=True on a machine without CUDA: only then does accelerate join torchrun's workers over gloo
+        # (MULTI_CPU); without it each worker would train alone.
+        self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no",
+                                       cpu=not torch.cuda.is_available())
         self.device = str(self.accelerator.device)
-        self.pipe = load_pipeline(cfg.base_model, "fp32", self.device)
+        self.world, self.rank = self.accelerator.num_processes, self.accelerator.process_index
+        per_step = cfg.batch_size * cfg.grad_accum
+        if per_step % self.world:
+            raise TrainingError(f"{self.world} processes cannot share a step of {per_step} micro-batches (batch size "
+                                "x grad accum); make it a multiple of the process count")
+        # Frozen weights in bf16 on a GPU when the run is bf16 (XL does not fit 24 GB in fp32); fp32 on a CPU,
+        # where bf16 matmuls are slow. The LoRA weights themselves stay fp32 (cast below).
+        self.on_gpu = self.device.startswith("cuda")
+        self.frozen_dtype = "bf16" if cfg.precision == "bf16" and self.on_gpu else "fp32"
+        self.pipe = load_pipeline(cfg.base_model, self.frozen_dtype, self.device)
         if cfg.dataset:
             items = folder_items(Path(cfg.dataset), self.log)
         else:
             items = workspace_items(Workspace.open(cfg.workspace, create=False), cfg.require_license, self.log)
-        atomic_write_json(self.run_dir / "tracks.json", [{"id": i.id, "sha256": i.sha256, "audio": i.audio}
-                                                         for i in items])
+        if self.is_main:
+            atomic_write_json(self.run_dir / "tracks.json", [{"id": i.id, "sha256": i.sha256, "audio": i.audio}
+                                                             for i in items])
         cache_root = (Path(cfg.workspace) / "cache" / "latents") if cfg.workspace else self.run_dir / "cache"
-        self.items: list[CachedItem] = prepare(self.pipe, items, cache_root, model_identity(cfg.base_model),
-                                               cfg.crop_sec)
+        try:
+            with self.accelerator.main_process_first():  # rank 0 encodes; the others then read its cache
+                self.items: list[CachedItem] = prepare(self.pipe, items, cache_root, model_identity(cfg.base_model),
+                                                       cfg.crop_sec)
+        except torch.OutOfMemoryError as exc:
+            raise TrainingError(_caching_oom_message(cfg)) from exc
         self.tensors = [load_cached(c) for c in self.items]
+        self.null = self.pipe.condition_encoder.null_condition_emb.detach().float().cpu()
+        self._encoders_to("cpu")
 
         transformer = self.pipe.transformer
         transformer.requires_grad_(False)
@@ -110,16 +155,24 @@ class Trainer:
                                       target_modules=list(cfg.target_modules), init_lora_weights=True)
         torch.manual_seed(cfg.seed)  # LoRA A matrices are drawn from the global generator
         transformer.add_adapter(self.lora_config)
+        cast_training_params(transformer, dtype=torch.float32)  # bf16 frozen weights, fp32 LoRA + Adam state
         if cfg.gradient_checkpointing:
             transformer.enable_gradient_checkpointing()
         self.params = [p for p in transformer.parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(self.params, lr=cfg.learning_rate, weight_decay=1e-2)
+        # The LR scheduler is not handed to accelerate: its wrapper steps once per process.
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_lambda)
-        self.transformer, self.optimizer, self.scheduler = self.accelerator.prepare(
-            transformer, self.optimizer, self.scheduler)
-        self.null = self.pipe.condition_encoder.null_condition_emb.detach().to(self.device)
-        self.t_table = timestep_table(cfg.timestep_shift)
+        self.transformer, self.optimizer = self.accelerator.prepare(transformer, self.optimizer)
         self.crop = max(2, round(cfg.crop_sec * self.pipe.latents_per_second))
+
+    def _encoders_to(self, device: str) -> None:
+        """Move the text encoder, VAE and condition encoder (only caching and samples use them) on or off the GPU."""
+        if not self.on_gpu:
+            return
+        for name in OFFLOADED:
+            getattr(self.pipe, name).to(device)
+        if device == "cpu":
+            torch.cuda.empty_cache()
 
     def _lr_lambda(self, step: int) -> float:
         cfg = self.config
@@ -131,39 +184,52 @@ class Trainer:
 
     # -- one step -------------------------------------------------------------------------
 
-    def _micro_batch(self, step: int, micro: int, per_step: int) -> tuple[torch.Tensor, ...]:
+    def _micro_batch(self, step: int, micro: int, per_step: int) -> tuple[str, tuple[torch.Tensor, ...]]:
+        """Micro-batch ``micro`` of ``step``: the same draw whichever process makes it."""
         cfg = self.config
         gen = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 1009 + micro)
         k = (step - 1) * per_step + micro
         n = len(self.tensors)
         order = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 7919 + k // n))
-        data = self.tensors[int(order[k % n])]
+        index = int(order[k % n])
+        data, entry = self.tensors[index], self.items[index]
         latents = data["latents"]
-        frames = min(self.crop, latents.shape[0])
+        frames = latents.shape[0] if entry.whole else min(self.crop, latents.shape[0])
         start = int(torch.randint(0, latents.shape[0] - frames + 1, (1,), generator=gen))
         x0 = latents[start : start + frames].unsqueeze(0)
-        hidden = data["encoder_hidden_states"].unsqueeze(0)
-        if float(torch.rand(1, generator=gen)) < cfg.cfg_dropout:
-            hidden = self.null.cpu().expand(1, hidden.shape[1], -1)
-        t = self.t_table[torch.randint(0, len(self.t_table), (1,), generator=gen)]
+        plain = float(torch.rand(1, generator=gen)) < cfg.metadata_dropout
+        hidden = data["encoder_hidden_states_no_metadata" if plain else "encoder_hidden_states"].unsqueeze(0)
+        if float(torch.rand(1, generator=gen)) < self.cfg_dropout:
+            hidden = self.null.expand(1, hidden.shape[1], -1)
+        t = draw_timestep(self.variant, self.timesteps, cfg.timestep_shift, gen)
         noise = torch.randn(x0.shape, generator=gen)
         context = silence_context(self.pipe, frames, torch.float32).cpu()
-        return tuple(x.to(self.device) for x in (x0, hidden, context, t, noise))
+        return entry.item.id, tuple(x.to(self.device) for x in (x0, hidden, context, t, noise))
+
+    def _mean_over_ranks(self, value: float) -> float:
+        if self.world == 1:
+            return value
+        return float(self.accelerator.reduce(torch.tensor(value, device=self.device), reduction="mean"))
 
     def _train_step(self, step: int) -> dict:
         cfg = self.config
         per_step = cfg.batch_size * cfg.grad_accum
+        mine = list(range(self.rank, per_step, self.world))  # this process's share of the step
         started = time.perf_counter()
-        total = 0.0
-        for micro in range(per_step):
-            x0, hidden, context, t, noise = self._micro_batch(step, micro, per_step)
-            with self.accelerator.autocast():
-                loss = flow_matching_loss(self.transformer, x0, hidden, context, t, noise) / per_step
-            if step in self._nan_steps and step not in self._injected:
-                self._injected.add(step)
-                loss = loss * float("nan")
-            self.accelerator.backward(loss)
+        total, tracks = 0.0, []
+        for n, micro in enumerate(mine):
+            track, (x0, hidden, context, t, noise) = self._micro_batch(step, micro, per_step)
+            tracks.append(track)
+            last = n == len(mine) - 1  # gradients are averaged over the processes once, after the last one
+            with contextlib.nullcontext() if last else self.accelerator.no_sync(self.transformer):
+                with self.accelerator.autocast():
+                    loss = flow_matching_loss(self.transformer, x0, hidden, context, t, noise) / len(mine)
+                if step in self._nan_steps and step not in self._injected:
+                    self._injected.add(step)
+                    loss = loss * float("nan")
+                self.accelerator.backward(loss)
             total += float(loss.detach())
+        total = self._mean_over_ranks(total)
         grad_norm = float(self.accelerator.clip_grad_norm_(self.params, cfg.grad_clip))
         if not math.isfinite(total):
             raise Diverged(f"loss is {total} at step {step}")
@@ -176,11 +242,22 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._recent.append(total)
+        self._log_rank(step, tracks)
         if self._step_sleep:  # even sleep(0) yields the CPU, which costs time on a busy machine
             time.sleep(self._step_sleep)
         elapsed = time.perf_counter() - started
         return {"step": step, "loss": total, "lr": lr, "grad_norm": grad_norm, "step_time": elapsed,
                 "samples_per_sec": per_step / elapsed, "memory_mb": self._memory_mb()}
+
+    def _log_rank(self, step: int, tracks: list[str]) -> None:
+        folder = os.environ.get(RANK_LOG_ENV)
+        if not folder:
+            return
+        digest = hashlib.sha256()
+        for p in self.params:
+            digest.update(p.detach().float().cpu().numpy().tobytes())
+        with open(Path(folder) / f"rank-{self.rank}.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps({"step": step, "tracks": tracks, "lora": digest.hexdigest()}) + "\n")
 
     def _memory_mb(self) -> float:
         if self.device.startswith("cuda"):
@@ -196,10 +273,13 @@ class Trainer:
                 "lr_factor": self.lr_factor, "rollbacks": self.rollbacks, "config": asdict(self.config)}
 
     def _save(self, step: int) -> None:
-        model = self.accelerator.unwrap_model(self.transformer)
-        path = ckpt.save_checkpoint(self.run_dir, step, model, self.lora_config, self._state(step))
-        deleted = ckpt.apply_retention(self.run_dir, max(1, self.config.keep_last))
-        self.metrics.event("checkpoint_saved", step, path=str(path.relative_to(self.run_dir)), deleted=deleted)
+        """Rank 0 writes the checkpoint; every rank waits until it is whole (a rollback may read it next)."""
+        if self.is_main:
+            model = self.accelerator.unwrap_model(self.transformer)
+            path = ckpt.save_checkpoint(self.run_dir, step, model, self.lora_config, self._state(step))
+            deleted = ckpt.apply_retention(self.run_dir, max(1, self.config.keep_last))
+            self.metrics.event("checkpoint_saved", step, path=str(path.relative_to(self.run_dir)), deleted=deleted)
+        self.accelerator.wait_for_everyone()
 
     def _restore(self, step: int) -> None:
         path = ckpt.checkpoint_dir(self.run_dir, step)
@@ -232,7 +312,9 @@ class Trainer:
     # -- the run --------------------------------------------------------------------------
 
     def _should_stop(self) -> bool:
-        return self.stop_requested or (self.run_dir / STOP_FILE).exists()
+        """A stop asked of any process (signal or STOP file) stops them all at the same step."""
+        asked = self.stop_requested or (self.run_dir / STOP_FILE).exists()
+        return self._mean_over_ranks(float(asked)) > 0
 
     def run(self, from_checkpoint: int | None = None) -> str:
         """Train to ``max_steps`` (or until stopped); returns the final status."""
@@ -251,9 +333,13 @@ class Trainer:
             self.metrics.event("resumed", start, from_step=start)
         else:
             start = 0
-            self.metrics.event("started", 0, tracks=len(self.items), device=self.device)
+            self.metrics.event("started", 0, tracks=len(self.items), device=self.device, processes=self.world,
+                               variant=self.variant.name, timesteps=self.timesteps, cfg_dropout=self.cfg_dropout,
+                               frozen_weights=self.frozen_dtype)
             self._save(0)
-        (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+        if self.is_main:
+            (self.run_dir / STOP_FILE).unlink(missing_ok=True)
+        self.accelerator.wait_for_everyone()
         try:
             return self._loop(start)
         except torch.OutOfMemoryError as exc:
@@ -274,23 +360,28 @@ class Trainer:
                 continue
             self.metrics.step(**record)
             at_end = step == cfg.max_steps
-            if step % cfg.checkpoint_every == 0 or at_end or self._should_stop():
+            stop = self._should_stop()
+            if step % cfg.checkpoint_every == 0 or at_end or stop:
                 self._save(step)
             if cfg.sample_every and (step % cfg.sample_every == 0 or at_end):
                 self._samples(step)
-            if self._should_stop() and not at_end:
+            if stop and not at_end:
                 self.metrics.event("stopped", step, reason="requested")
                 return "stopped"
         self.metrics.event("finished", step)
         return "finished"
 
     def _samples(self, step: int) -> None:
-        self.transformer.eval()
-        try:
-            folder = write_samples(self.pipe, self.run_dir / "samples" / f"step-{step}", self.config)
-        finally:
-            self.transformer.train()
-        self.metrics.event("sample_generated", step, path=str(folder.relative_to(self.run_dir)))
+        if self.is_main:
+            self.transformer.eval()
+            self._encoders_to(self.device)
+            try:
+                folder = write_samples(self.pipe, self.run_dir / "samples" / f"step-{step}", self.config, self.variant)
+            finally:
+                self._encoders_to("cpu")
+                self.transformer.train()
+            self.metrics.event("sample_generated", step, path=str(folder.relative_to(self.run_dir)))
+        self.accelerator.wait_for_everyone()
 
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM finish the current step, save a checkpoint and exit."""

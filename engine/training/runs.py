@@ -76,11 +76,20 @@ def running_pid(path: Path) -> int | None:
         return None
 
 
+def worker_command(path: Path, processes: int = 1) -> list[str]:
+    """The training worker's command line: one process, or N under torchrun (``torch.distributed.run``, which
+    sets the rank variables accelerate reads: one process per GPU, or gloo workers on a CPU). No shell."""
+    worker = ["-m", "engine.training.worker", str(Path(path).resolve())]  # absolute: it runs in the run folder
+    if processes == 1:
+        return [sys.executable, *worker]
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", *worker]
+
+
 def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = True) -> subprocess.Popen:
     """Start the training process; with ``detach`` it survives the caller (the dashboard closing)."""
     if running_pid(path):
         raise RunError(f"run {path.name} is already training (pid {running_pid(path)})")
-    args = [sys.executable, "-m", "engine.training.worker", str(path.resolve())]
+    args = worker_command(path, TrainConfig.load(path).processes)
     if from_checkpoint is not None:
         args += ["--from-checkpoint", str(from_checkpoint)]
     log = open(path / LOG_FILE, "ab")

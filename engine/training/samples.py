@@ -8,7 +8,7 @@ import torch
 
 from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
-from engine.labels.prompts import preset_prompt
+from engine.labels.prompts import metadata_bpm, preset_prompt
 from engine.labels.styles import load_styles
 
 
@@ -19,15 +19,16 @@ def sample_prompts() -> list[tuple[str, str]]:
 
 
 @torch.no_grad()
-def write_samples(pipe, folder: Path, config) -> Path:
-    """Generate and save one WAV per prompt (seed = index) plus prompts.json describing them."""
+def write_samples(pipe, folder: Path, config, variant) -> Path:
+    """Generate and save one WAV per prompt (seed = index) plus prompts.json describing them, with the model
+    variant's sampler (steps, shift, guidance) and the caption's bpm in the metadata, as at inference."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     records = []
     for i, (style, prompt) in enumerate(sample_prompts()):
         audio = pipe(prompt=prompt, lyrics="[Instrumental]", audio_duration=config.sample_duration,
-                     num_inference_steps=config.sample_steps, guidance_scale=1.0,
-                     generator=torch.Generator().manual_seed(i)).audios[0]
+                     bpm=metadata_bpm(prompt, None), generator=torch.Generator().manual_seed(i),
+                     **variant.sampler(config.sample_steps)).audios[0]
         name = f"{i:02d}-{style}.wav"
         write_audio(folder / name, audio.float().cpu().numpy().T, int(pipe.sample_rate))
         records.append({"file": name, "style": style, "prompt": prompt, "seed": i})

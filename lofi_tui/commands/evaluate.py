@@ -52,14 +52,19 @@ def _describe(r: EvalResult) -> str:
                    "every embedder, so FAD is reliable; fewer are marked 'not reliable (n < 2d)'.")
 @click.option("--duration", type=float, default=DEFAULTS.duration, show_default=True,
               help="Seconds per generated clip.")
-@click.option("--steps", type=click.IntRange(1, 200), default=DEFAULTS.steps, show_default=True)
+@click.option("--steps", type=click.IntRange(1, 200), default=None,
+              help="Sampling steps [default: the base model's: 8 turbo, 50 base/sft].")
+@click.option("--guidance", type=click.FloatRange(1.0, 30.0), default=None,
+              help="Guidance scale [default: the base model's: 1.0 turbo (no CFG), 7.0 base/sft].")
+@click.option("--device", default="auto", show_default=True, help="cuda, cuda:N or cpu (auto: cuda when present).")
 @click.option("--seed", type=int, default=DEFAULTS.seed, show_default=True)
 @click.option("--embedding", type=click.Choice(NAMES), default=None,
               help="[default: clap when installed, else builtin]")
 @click.option("--style", "styles", multiple=True, help="Only these styles (repeatable) [default: all].")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int, duration: float, steps: int,
+def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int, duration: float, steps: int | None,
+             guidance: float | None, device: str,
              seed: int, embedding: str | None, styles: tuple[str, ...], as_json: bool) -> None:
     """Generate clips for all styles with a checkpoint's LoRA and score them (FAD, CLAP, distinctness)."""
     ws = workspace_of(ctx)
@@ -78,7 +83,7 @@ def eval_cmd(ctx: click.Context, run_name: str, checkpoint: str, per_style: int,
             chosen = [int(checkpoint)]
         except ValueError:
             raise click.BadParameter("a step number, 'latest', 'all' or 'base'", param_hint="--checkpoint") from None
-    settings = EvalSettings(per_style, duration, steps, seed, embedding, styles)
+    settings = EvalSettings(per_style, duration, steps, guidance, seed, embedding, styles, device)
     results = []
     for step in chosen:
         with progress_bar("base model" if step is None else f"step {step}", enabled=not as_json) as on_progress:

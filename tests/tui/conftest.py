@@ -99,7 +99,9 @@ def player() -> RecordingPlayer:
 
 def write_checkpoints(run: Path) -> dict[str, list[Path]]:
     """Checkpoints at steps 20 and 40 of a run from :func:`write_run`, evaluated (40 is the automatic best),
-    with sample-matrix clips for two styles: base quiet, 20 louder, 40 loudest; step 40 lacks CORE-02."""
+    with sample-matrix clips for two styles: base quiet, 20 louder, 40 loudest; step 40 lacks CORE-02. Step 20's
+    distinctness carries a caveat (too few clips), as the evaluation writes it."""
+    from engine.evaluation.evaluate import METRICS_VERSION
     from engine.evaluation.matrix import ClipSettings
     from tests.runs import fake_checkpoints, fake_clips
 
@@ -109,8 +111,10 @@ def write_checkpoints(run: Path) -> dict[str, list[Path]]:
              "20": fake_clips(run, 20, ["CORE-01", "CORE-02"], settings, gain=0.2),
              "40": fake_clips(run, 40, ["CORE-01"], settings, gain=0.6)}
     for step, fad, combined in ((20, 3.2, 0.31), (40, 2.1, 0.42)):
+        caveats = {"distinctness": "needs at least 2 styles with at least 2 clips each"} if step == 20 else {}
         (run / "eval" / f"step-{step}.json").write_text(json.dumps(
             {"step": step, "embedding": "builtin", "fad": fad + 0.4, "fad_inf": fad, "clap": None,
-             "clap_ratio": None, "distinctness": 0.5, "combined": combined}))
+             "clap_ratio": None, "distinctness": 0.5, "combined": combined, "caveats": caveats,
+             "metrics_version": METRICS_VERSION}))
     (run / "eval" / "best.json").write_text(json.dumps({"step": 40, "combined": 0.42}))
     return clips

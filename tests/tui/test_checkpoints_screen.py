@@ -72,7 +72,8 @@ async def test_table_and_matrix_show_the_base_model_checkpoints_marks_and_missin
         table = screen.query_one("#ckpt-table", DataTable)
         rows = [_cells(table, i) for i in range(table.row_count)]
         assert [r[0] for r in rows] == ["base", "20", "40"]
-        assert rows[2][2] == "builtin" and rows[2][3] == "2.100" and rows[2][-1] == "★" and rows[1][-1] == ""
+        assert rows[2][2] == "builtin" and rows[2][3] == "2.100" and rows[2][-2] == "★" and rows[1][-2] == ""
+        assert rows[1][5] == "0.50?" and rows[2][5] == "0.50"  # a value with a caveat is marked, as in the CLI
         matrix = screen.query_one("#matrix", DataTable)
         assert [str(c.label) for c in matrix.columns.values()] == ["style", "base", "20", "40★"]
         assert matrix.row_count == 38

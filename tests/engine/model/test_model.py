@@ -54,7 +54,7 @@ def test_missing_base_model_names_path_and_download_command(tmp_path):
     with pytest.raises(BaseModelError) as err:
         check_base_model(tmp_path / "no-model")
     message = str(err.value)
-    assert str(tmp_path / "no-model") in message and "hf download ACE-Step/acestep-v15-turbo-diffusers" in message
+    assert str(tmp_path / "no-model") in message and "hf download ACE-Step/acestep-v15-xl-turbo-diffusers" in message
     assert "lofi model init-tiny" in message and "model_index.json, vae/" in message
 
 

@@ -139,7 +139,7 @@ def test_missing_base_model_fails_fast_naming_path_and_remedy(train_workspace, t
     with pytest.raises(BaseModelError) as err:
         Trainer(path).run()
     message = str(err.value)
-    assert str(tmp_path / "no-model") in message and "hf download ACE-Step/acestep-v15-turbo-diffusers" in message
+    assert str(tmp_path / "no-model") in message and "hf download ACE-Step/acestep-v15-xl-turbo-diffusers" in message
     assert not (path / "checkpoints").exists()
 
 
