@@ -26,7 +26,7 @@ class PlaybackMixin:
         """Swap the playing clip for ``path`` at the same position (A/B comparisons)."""
         self._in_background(self.player.switch, path, gain_db=gain_db)
 
-    @work(thread=True, exclusive=True, group="playback", exit_on_error=False, name="playing a clip")
+    @work(thread=True, exclusive=True, group="playback", exit_on_error=False, name="playing a track")
     def _in_background(self, action, path: Path, **options) -> None:
         """Decoding a long MP3 takes a moment: never on the UI thread."""
         action(path, **options)

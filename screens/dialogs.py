@@ -78,6 +78,7 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
     """Ask for a file or folder to import, with the ``lofi ingest --retry-errors`` option."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
+    AUTO_FOCUS = "#answer"  # not the scrolling container: enter must submit the path
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog"):

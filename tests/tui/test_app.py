@@ -277,7 +277,7 @@ async def test_style_distribution_and_palette_commands(tui_workspace, player):
         await _settle(app, pilot)
         await pilot.press("d")
         await pilot.pause()
-        text = str(app.screen.query_one(".dialog").render())
+        text = str(app.screen.query_one(".dialog Static").render())
         assert "CORE-01" in text and "underrepresented" in text and "VOCAL-05" in text
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]

@@ -265,15 +265,6 @@ async def test_style_picker_ranks_words_first_and_arrows_move_from_the_search_bo
 
 # 8, 9 ------------------------------------------------------------------------------------------
 
-async def test_later_screens_say_what_the_command_line_does_today(tui_workspace, player):
-    app = LofiApp(tui_workspace, player=player)
-    async with app.run_test(size=(100, 24)) as pilot:
-        await pilot.press("6")
-        await pilot.pause()
-        text = screen_text(app)
-        assert "lofi export --run R" in text and "not available" not in text
-
-
 async def test_palette_lists_every_screens_actions_with_their_screen(tui_workspace, player):
     app = LofiApp(tui_workspace, player=player)
     async with app.run_test(size=(100, 32)) as pilot:

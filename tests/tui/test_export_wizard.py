@@ -152,7 +152,7 @@ async def test_verify_shows_parity_and_the_precision_comparison_and_starts_a_bli
         assert rows["fp32"][3] == "reference"
         for precision in ("fp16", "int8", "int4"):
             assert float(rows[precision][3]) >= 0 and float(rows[precision][2]) > 0  # FAD, s per minute
-            assert rows[precision][5] == "not reliable (n < 2d)"  # 4 s of audio: far fewer frames than dimensions
+            assert rows[precision][5].startswith("not reliable (n < 2d)")  # 4 s of audio: far fewer frames than dimensions
         app.screen.query_one("#blind-with", Select).value = "int8"
         app.screen.query_one("#blind", Button).press()
         await pilot.pause()

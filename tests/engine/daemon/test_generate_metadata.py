@@ -6,7 +6,7 @@ from engine.daemon.protocol import RpcError, track_id, validate_generate
 
 
 def _params(**extra):
-    return validate_generate({"prompt": "lofi hip hop", **extra}, 5, 240, 8)
+    return validate_generate({"prompt": "lofi hip hop", **extra}, 5, 240)
 
 
 def test_bpm_and_key_are_optional_and_change_the_track_id():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from engine.evaluation.clips import SampleJob, checkpoint_pipeline, generate_samples
+from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
 from engine.export.exporter import export_checkpoint
 from engine.export.merge import load_merged_pipeline
 from engine.inference.bundle import Bundle
@@ -70,7 +70,7 @@ def test_full_path(variant, expected, dataset, tmp_path):
     assert "resumed" in [e["event"] for e in read_metrics(path / "metrics.jsonl").events]
 
     clip = tmp_path / "clip.wav"
-    generate_samples(checkpoint_pipeline(path, 3), [SampleJob("CORE-01", "lofi hip hop, 85 bpm", 0, clip)], 1.0,
+    generate_samples(column_pipeline(path, 3), [SampleJob("CORE-01", "lofi hip hop, 85 bpm", 0, clip)], 1.0,
                      expected.sampler(2))
     assert clip.exists()
 
