@@ -32,6 +32,6 @@ def test_demo_runs_the_whole_loop_and_shows_every_ingest_outcome(tmp_path):
     assert (run / "eval" / "best.json").exists() and "Checkpoints of demo" in proc.stdout
     assert (ws / "tracks" / "thematic").is_dir()  # the demo labels one track THEME-01
     bundle = ws / "exports" / "demo-step-12" / "int8"
-    assert (bundle / "manifest.json").exists() and str(bundle.resolve()) in proc.stderr.replace("\n", "")
+    assert (bundle / "manifest.json").exists() and str(bundle.resolve()) in proc.stdout.replace("\n", "")  # the setup line
     info = sf.info(ws / "demo-clip.wav")
     assert info.samplerate == 48000 and info.channels == 2 and abs(info.duration - 5.0) < 1e-3

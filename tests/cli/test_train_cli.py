@@ -35,6 +35,7 @@ def test_model_tools_train_and_runs_from_the_command_line(tmp_path):
     assert runs[0]["name"] == "r1" and runs[0]["status"] == "finished" and runs[0]["step"] == 5
     assert runs[0]["checkpoints"][-1] == 5
     table = json.loads(lofi(ws, "checkpoints", "--run", "r1", "--json").stdout)["checkpoints"]
-    assert [row["step"] for row in table] == runs[0]["checkpoints"] and not any(row["best"] for row in table)
+    assert table[0]["step"] is None  # the base model's row (the step-0 baseline) comes first
+    assert [row["step"] for row in table[1:]] == runs[0]["checkpoints"] and not any(row["best"] for row in table)
     no_reference = lofi(ws, "eval", "--run", "r1", "--duration", "1", "--steps", "1", check=False)
     assert no_reference.returncode == 1 and "no validation tracks" in no_reference.stderr

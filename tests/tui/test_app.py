@@ -281,4 +281,4 @@ async def test_style_distribution_and_palette_commands(tui_workspace, player):
         assert "CORE-01" in text and "underrepresented" in text and "VOCAL-05" in text
         await pilot.press("escape")
         titles = [c.title for c in app.get_system_commands(app.screen)]
-        assert {"Go to Review", "Go to Training", "Help", "Import", "Play"} <= set(titles)
+        assert {"Go to Review", "Go to Training", "Help", "Catalog: Import", "Catalog: Play"} <= set(titles)

@@ -165,7 +165,7 @@ async def test_marking_the_best_checkpoint_by_hand_is_saved_with_its_note(tui_wo
         await _settle(pilot)
         assert ckpt.best_pick(run_dir) == ckpt.BestPick(automatic=40, manual=20, note="warmer keys")
         table = screen.query_one("#ckpt-table", DataTable)
-        assert [_cells(table, i)[-1] for i in range(3)] == ["", "✎", "★"]  # the automatic pick stays visible
+        assert [_cells(table, i)[-2] for i in range(3)] == ["", "✎", "★"]  # the automatic pick stays visible
         assert "chosen 20 (warmer keys)" in str(screen.query_one("#ckpt-head", Static).render())
         await pilot.press("M")
         await _settle(pilot)
