@@ -82,3 +82,17 @@ def display_path(path: Path) -> str:
         return str(Path("~") / path.relative_to(Path.home()))
     except ValueError:
         return str(path)
+
+
+def short_path(path: Path, limit: int = 32) -> str:
+    """:func:`display_path` cut to its last components so a header line keeps room for what follows it."""
+    text = display_path(path)
+    if len(text) <= limit:
+        return text
+    parts = Path(text).parts
+    tail = parts[-1]
+    for part in reversed(parts[:-1]):
+        if len(part) + len(tail) + 3 > limit:
+            break
+        tail = f"{part}/{tail}"
+    return f"…/{tail}"

@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 from engine import settings
 from engine.audio.playback import Player, open_player
 from engine.errors import LofiError
-from engine.workspace import Workspace, display_path
+from engine.workspace import Workspace, short_path
 from lofi_tui.playback import PlaybackMixin
 from screens.base import LofiScreen
 from screens.catalog import CatalogScreen
@@ -118,10 +118,11 @@ class LofiApp(PlaybackMixin, App[None]):
         self._export_request: tuple[str, int | None] | None = None
 
     def show_model(self, base_model: str | None) -> None:
-        """The header names the workspace and the base model the next run trains on."""
+        """The header names the workspace and the base model the next run trains on (by its folder's name, which
+        names the checkpoint: the line must fit 80 columns; the training form shows the full path)."""
         self.base_model = base_model
-        model = display_path(Path(base_model)) if base_model else "none (set --base-model)"
-        self.sub_title = f"{display_path(self.workspace.root)}  ·  model: {model}"
+        model = Path(base_model).name if base_model else "none (set --base-model)"
+        self.sub_title = f"{short_path(self.workspace.root)}  ·  model: {model}"
 
     def on_mount(self) -> None:
         self.switch_mode("catalog")

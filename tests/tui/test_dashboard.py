@@ -13,7 +13,7 @@ from engine.catalog.store import Catalog
 from engine.training.events import read_metrics
 from engine.training.runs import PID_FILE, run_status
 from lofi_tui.app import SCREENS, LofiApp, help_text
-from tests.tui.conftest import write_run
+from tests.tui.conftest import build_workspace, write_run
 from tests.tui.screen_text import region_lines, screen_lines, screen_text, toasts
 
 
@@ -68,6 +68,15 @@ async def test_escape_and_enter_leave_the_filter_and_screen_keys_work_again(tui_
         await pilot.press("1", "slash", *"late", "enter", "3")
         await pilot.pause()
         assert "3 Training" in screen_lines(app)[0]
+
+
+async def test_the_header_names_the_model_even_when_the_workspace_path_is_long(tmp_path, player):
+    workspace = build_workspace(tmp_path / ("a-very-long-folder-name-" * 4) / "deeper" / "my-lofi-ws")
+    app = LofiApp(workspace, base_model=str(tmp_path / "checkpoints" / "acestep-v15-xl-base"), player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        header = screen_lines(app)[0]
+        assert "…/deeper/my-lofi-ws" in header and "model: acestep-v15-xl-base" in header
 
 
 async def test_training_keys_work_from_a_form_field(tui_workspace, player):
@@ -127,7 +136,7 @@ async def test_the_dashboard_reattaches_to_a_running_run_and_shows_its_settings(
             assert "live running · step 30/100" in text and "steps/s" in text
             assert app.screen.query_one("#f-rank", Input).value == "8"
             assert app.screen.query_one("#f-learning_rate", Input).value == "0.0003"
-            assert "model: /models/tiny" in screen_lines(app)[0]
+            assert "model: tiny" in screen_lines(app)[0]
             child.stdin.close()
             child.wait()
             for _ in range(100):  # the screen polls its run once a second
