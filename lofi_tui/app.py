@@ -69,7 +69,8 @@ SCREENS = (
 def help_text() -> str:
     keys = " ".join(f"`{s.key}` {s.name}" for s in SCREENS)
     lines = ["# lofi-tui", "", "| key | action |", "|---|---|", f"| {keys} | switch screens (from anywhere "
-             "but a text field: `escape` leaves a field first) |",
+             "but a text field, where digits are typed: `escape` leaves a field first) |",
+             "| `F1` ... `F6` | switch screens from anywhere, text fields too |",
              "| `ctrl+p` | command palette: every action of every screen |", "| `?` | this help |",
              "| `escape` | leave a text field; close a dialog |",
              "| `q` / `ctrl+q` | quit (training runs keep going) |", ""]
@@ -92,6 +93,9 @@ class LofiApp(WorkerPolicy, PlaybackMixin, App[None]):
     BINDINGS = [
         # Not in the Footer (it must fit 80 columns): the title names the screen's key, ? lists them all.
         *(Binding(s.key, f"switch_mode('{s.mode}')", s.name, show=False, priority=True, id=f"app.{s.mode}")
+          for s in SCREENS),
+        # The same from inside a text field too, where the digits are typed (F1-F6).
+        *(Binding(f"f{s.key}", f"goto('{s.mode}')", s.name, show=False, priority=True, id=f"app.goto-{s.mode}")
           for s in SCREENS),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -124,9 +128,12 @@ class LofiApp(WorkerPolicy, PlaybackMixin, App[None]):
         """Screen keys are typed into a text field that has focus (a run name has digits); elsewhere they switch."""
         if action == "switch_mode" and isinstance(self.focused, (Input, TextArea)):
             return False
-        if action == "switch_mode" and isinstance(self.screen, ModalScreen):
+        if action in ("switch_mode", "goto") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    def action_goto(self, mode: str) -> None:
+        self.switch_mode(mode)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

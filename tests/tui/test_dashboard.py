@@ -79,6 +79,19 @@ async def test_the_header_names_the_model_even_when_the_workspace_path_is_long(t
         assert "…/deeper/my-lofi-ws" in header and "model: acestep-v15-xl-base" in header
 
 
+async def test_function_keys_switch_screens_from_inside_a_text_field(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        app.screen.query_one("#f-run", Input).focus()
+        await pilot.press("4", "2")  # digits are part of a run name ...
+        assert app.screen.TITLE == "3 Training" and app.screen.query_one("#f-run", Input).value.endswith("42")
+        await pilot.press("f1")  # ... F1-F6 switch all the same
+        await pilot.pause()
+        assert app.screen.TITLE == "1 Catalog" and "1 Catalog" in screen_lines(app)[0]
+
+
 async def test_training_keys_work_from_a_form_field(tui_workspace, player):
     write_run(tui_workspace, "demo", steps=30)
     app = LofiApp(tui_workspace, player=player)
