@@ -296,20 +296,18 @@ class TrainingScreen(LofiScreen):
         self._redraw()
 
     def _redraw(self) -> None:
-        steps = sorted(self.metrics.steps)
         chart = self.query_one("#loss-chart", LineChart)
         plt = chart.plt
         plt.clear_data()
         smoothing = SMOOTHING[self.smoothing]
         plt.title(f"loss: {self.following or '-'} (smoothing {smoothing:g})")
         stats = self.query_one("#train-stats", Static)
-        if not steps or self.config is None:
+        if not self.metrics.steps or self.config is None:
             chart.refresh()
             stats.update(Text(f"{self.following}: waiting for the first step..." if self.following else
                               "No run attached: start one (ctrl+s) or pick one under Follow run."))
             return
-        x = np.array(steps, dtype=np.float64)
-        loss = np.array([self.metrics.steps[s]["loss"] for s in steps])
+        x, loss = self.metrics.column("step"), self.metrics.column("loss")
         width = max(10, chart.size.width - 10)
         raw = decimate_minmax(x, loss, width)
         smoothed = ema(loss, smoothing)
@@ -322,18 +320,17 @@ class TrainingScreen(LofiScreen):
             small = self.query_one(chart_id, LineChart)
             small.plt.clear_data()
             small.plt.title(title)
-            values = np.array([self.metrics.steps[s].get(key) or 0.0 for s in steps], dtype=np.float64)
-            series = decimate_minmax(x, values, max(10, small.size.width - 8))
+            series = decimate_minmax(x, self.metrics.column(key), max(10, small.size.width - 8))
             small.plt.plot(series.x.tolist(), series.high.tolist(), color="green", marker="braille")
             small.refresh()
-        last = self.metrics.steps[steps[-1]]
+        last = self.metrics.steps[int(x[-1])]
         max_steps = self.config.max_steps
-        line = (f"{self.following} {self.status} · step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} "
+        line = (f"{self.following} {self.status} · step {int(x[-1])}/{max_steps}  loss {last['loss']:.4f} "
                 f"(smoothed {smoothed[-1]:.4f})  lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}")
         if self.status == "running":
-            recent = [self.metrics.steps[s]["step_time"] for s in steps[-50:]]
-            rate = 1.0 / float(np.median(recent)) if recent and np.median(recent) > 0 else 0.0
-            eta = (max_steps - steps[-1]) / rate if rate else float("inf")
+            recent = self.metrics.column("step_time")[-50:]
+            rate = 1.0 / float(np.median(recent)) if recent.size and np.median(recent) > 0 else 0.0
+            eta = (max_steps - int(x[-1])) / rate if rate else float("inf")
             second = f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB"
         else:
             second = "not running: ctrl+r resumes (a new Steps value extends the run)"
