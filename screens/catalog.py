@@ -202,7 +202,7 @@ class CatalogScreen(LofiScreen):
                 f"{counts['rejected']} rejected · {counts['error']} errors")
         unlicensed = sum(trains_unlicensed(t) for t in self.tracks)
         if unlicensed:  # the trainer would only say so in train.log
-            line += f" · ⚠ {unlicensed} unlicensed for training (d)"
+            line += f" · ⚠ {unlicensed} unlicensed (d)"
         self.status(f"{'; '.join(query.problems)} · {line}" if query.problems else line)
         if not shown:
             detail = "The catalog is empty: press i to import audio."
@@ -238,7 +238,7 @@ class CatalogScreen(LofiScreen):
         text.append("\nSource  ", style="bold")
         cost = "-" if s.cost is None else f"{s.cost:g} {s.currency or ''}".strip()
         text.append(f"{s.provider or '-'} · {s.license or 'no license'} · {cost} · {s.acquired or '-'}\n")
-        for label, value in (("URL     ", s.url), ("Notes   ", s.notes), ("Language", t.language)):
+        for label, value in (("URL     ", s.url), ("Notes   ", s.notes), ("Language ", t.language)):
             if value:
                 text.append(label, style="bold")
                 text.append(f"{value}\n")
@@ -472,7 +472,6 @@ class CatalogScreen(LofiScreen):
             f"  {style:<10} {n:>4}" + ("  underrepresented" if style in report.underrepresented else "")
             for style, n in report.per_style.items()]
         self.app.push_screen(ReportDialog("Dataset built", lines))
-        self.status(report.result_line())
         self.action_reload()  # tracks without a split got one
 
     def action_remove(self) -> None:
