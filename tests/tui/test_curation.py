@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import json
 
-from textual.widgets import Checkbox, Input
+from textual.widgets import Input
 
 from engine.catalog.store import Catalog
 from lofi_tui.app import LofiApp
 from lofi_tui.widgets.line_table import LineTable
-from tests.tui.conftest import write_run
 from tests.tui.screen_text import region_lines, screen_text, toasts
 
 
@@ -124,3 +123,125 @@ async def test_split_and_dataset_build_show_the_clis_summaries(tui_workspace, pl
         await pilot.press("escape")
         await pilot.pause()
         assert "Dataset built" not in screen_text(app) and app.screen.TITLE == "1 Catalog"
+
+
+async def test_a_dataset_build_shows_progress_and_escape_cancels_it(tui_workspace, player, tmp_path):
+    app = LofiApp(tui_workspace, player=player)
+    held = Catalog(tui_workspace.catalog_path)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _settle(app, pilot)
+        with held.transaction():  # the build waits for the catalog lock: it is still running when escape comes
+            await pilot.press("b")
+            await pilot.pause()
+            await _type(pilot, app.screen.query_one("#field-out", Input), str(tmp_path / "ds"))
+            await pilot.press("enter")
+            await pilot.pause()
+            assert "building the dataset into ds · escape cancels" in region_lines(app, "#status-line")[0]
+            assert app.screen.query_one("#import-progress").region.width > 0, "the progress bar is on screen"
+            assert "esc Cancel" in screen_text(app).splitlines()[-1]
+            await pilot.press("escape")
+            await pilot.pause()
+            assert "cancelling: building the dataset stops" in region_lines(app, "#status-line")[0]
+        await _settle(app, pilot)
+        assert "dataset build cancelled after 0 of 2 tracks" in toasts(app)
+        assert not (tmp_path / "ds" / "manifest.jsonl").exists()
+        assert "esc Cancel" not in screen_text(app).splitlines()[-1]
+
+
+async def test_remove_asks_first_and_never_deletes_the_source_file(tui_workspace, player, tmp_path):
+    source = tmp_path / "rainy window.mp3"
+    source.write_bytes(b"the person's own file")
+    catalog = Catalog(tui_workspace.catalog_path)
+    catalog.update(catalog.find("rainy window").id, lambda t: setattr(t, "source_path", str(source)))
+    output = tui_workspace.resolve(catalog.find("rainy window").output)
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _settle(app, pilot)
+        await _select(app, pilot, "rainy window")
+        await pilot.press("delete")
+        await pilot.pause()
+        _dialog_fits(app)
+        question = _text_of(app, ".dialog")
+        assert "Remove rainy window (00000000) from the catalog?" in question
+        assert f"The source file stays on disk: {source}" in question and "Remove (y)" in question
+        await pilot.press("n")
+        await _settle(app, pilot)
+        assert len(catalog) == 5 and "Remove rainy window" not in screen_text(app)
+        await pilot.press("delete", "y")
+        await _settle(app, pilot)
+        assert "removed 00000000 rainy window from the catalog" in toasts(app)
+        assert "rainy window" not in "\n".join(region_lines(app, "#tracks"))
+        assert "4 of 4 tracks shown" in region_lines(app, "#status-line")[0]
+        assert source.read_bytes() == b"the person's own file" and not output.exists()
+
+
+async def test_unlicensed_training_tracks_are_warned_about_on_catalog_and_training(tui_workspace, player):
+    catalog = Catalog(tui_workspace.catalog_path)
+    catalog.update(catalog.find("late bus").id, lambda t: setattr(t, "split", "train"))  # no license, trains
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        assert "⚠ 1 unlicensed" in region_lines(app, "#status-line")[0]
+        await pilot.press("d")
+        await pilot.pause()
+        assert "⚠ 1 track(s) headed for training have no license recorded (late bus)" in _text_of(app, ".dialog")
+        await pilot.press("escape", "3")
+        await _settle(app, pilot)
+        line = _text_of(app, "#status-line")
+        assert line.startswith("⚠ 1 track(s) headed for training have no license recorded (late bus)")
+        catalog.update(catalog.find("late bus").id, lambda t: setattr(t.source, "license", "royalty-free"))
+        await pilot.press("1", "3")
+        await _settle(app, pilot)
+        assert "no license" not in _text_of(app, "#status-line"), "recorded licenses clear the warning"
+
+
+async def test_the_import_path_completes_and_a_sources_sidecar_fills_the_record(tui_workspace, player, tmp_path):
+    from tests.audio_files import lofi_file
+
+    lofi_file(tmp_path / "incoming" / "fresh beat.wav", 31, seed=5)
+    sidecar = tmp_path / "purchases.csv"
+    sidecar.write_text("file,provider,license,cost,currency,acquired\n"
+                       "fresh beat.wav,Loop Shop,royalty-free,4.99,usd,2026-10-03\n")
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        _dialog_fits(app)
+        assert "Sources sidecar" in screen_text(app)
+        await pilot.press(*f"{tmp_path}/inc")
+        await pilot.pause()
+        assert f"{tmp_path}/incoming/" in _text_of(app, "#answer"), "the completion is shown as you type"
+        await pilot.press("right")
+        assert app.screen.query_one("#answer", Input).value == f"{tmp_path}/incoming/"
+        await pilot.press("tab", *f"{tmp_path}/purch", "right")
+        assert app.screen.query_one("#sources", Input).value == str(sidecar)
+        await pilot.press("enter")
+        for _ in range(200):
+            await _settle(app, pilot)
+            if "Import finished" in toasts(app):
+                break
+        assert "1 accepted (0 duplicates)" in toasts(app)
+        track = Catalog(tui_workspace.catalog_path).find("fresh beat")
+        assert (track.source.provider, track.source.license, track.source.cost, track.source.currency) == (
+            "Loop Shop", "royalty-free", 4.99, "USD")
+        assert "missing_license" not in track.flags
+
+
+async def test_a_broken_sidecar_is_one_clear_message_and_nothing_is_imported(tui_workspace, player, tmp_path):
+    (tmp_path / "incoming").mkdir()
+    (tmp_path / "incoming" / "a.wav").write_bytes(b"RIFF")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("file,license,cost\na.wav,x,lots\n")
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("i")
+        await pilot.pause()
+        app.screen.query_one("#answer", Input).value = str(tmp_path / "incoming")
+        app.screen.query_one("#sources", Input).value = str(bad)
+        await pilot.press("enter")
+        await _settle(app, pilot)
+        assert "bad.csv line 2: cost 'lots' is not a number" in toasts(app)
+        assert len(Catalog(tui_workspace.catalog_path)) == 5
+        assert "esc Cancel" not in screen_text(app).splitlines()[-1], "the import is over"
