@@ -426,7 +426,8 @@ class CatalogScreen(LofiScreen):
             "Split accepted tracks into train and validation (lofi split)",
             [Field("ratio", "Validation", str(DEFAULT_RATIO), "share held out, 0 to 0.9"),
              Field("seed", "Seed", str(DEFAULT_SEED))],
-            note="stratified by primary style; tracks that have a split keep it", validate=check), split)
+            note="stratified by primary style; tracks that have a split keep it", enter="splits",
+            validate=check), split)
 
     @work(thread=True, exclusive=True, group="catalog-edit", exit_on_error=False, name="splitting the catalog")
     def run_split(self, ratio: float, seed: int) -> None:
@@ -449,7 +450,8 @@ class CatalogScreen(LofiScreen):
             "Build an ACE-Step training folder (lofi dataset build)",
             [Field("out", "Folder", str(self.app.workspace.root / "dataset"), paths=True),
              Field("allow_unlicensed", "Include tracks with no license recorded (warned)", False)],
-            note="accepted, labelled tracks; the validation split goes to validation/", validate=check), build)
+            note="accepted, labelled tracks; the validation split goes to validation/", enter="builds",
+            validate=check), build)
 
     @work(thread=True, exclusive=True, group="dataset", exit_on_error=False, name="building the dataset")
     def _build(self, out: Path, allow_unlicensed: bool, cancel: CancelToken) -> None:

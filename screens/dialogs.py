@@ -90,10 +90,11 @@ class FormDialog(ModalScreen[FormValues | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
 
-    def __init__(self, title: str, fields: Iterable[Field], *, note: str = "",
+    def __init__(self, title: str, fields: Iterable[Field], *, note: str = "", enter: str = "saves",
                  validate: Callable[[FormValues], str | None] | None = None) -> None:
         super().__init__()
         self.title_text, self.fields, self.note, self.validate = title, tuple(fields), note, validate
+        self.enter = enter  # what enter does, for the hint: "saves", "builds", ...
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog form"):
@@ -109,10 +110,10 @@ class FormDialog(ModalScreen[FormValues | None]):
                     yield Label(f.label, markup=False)
                     yield Input(f.value, placeholder=f.placeholder, id=f"field-{f.name}", suggester=suggester,
                                 compact=True)
-            hint = "enter saves · tab next field · escape cancels"
+            hint = f"enter {self.enter} · tab next field · escape cancels"
             if any(f.paths or f.choices for f in self.fields):
                 hint += " · right arrow completes"
-            yield Label(f"{self.note}\n{hint}" if self.note else hint, markup=False, classes="hint")
+            yield Static(f"{self.note}\n{hint}" if self.note else hint, markup=False, classes="hint")
 
     def on_mount(self) -> None:
         self.query(Input).first().focus()  # not the scrolling container: enter must submit
@@ -173,7 +174,7 @@ class ReportDialog(ModalScreen[None]):
         with VerticalScroll(classes="dialog"):
             yield Label(self.title_text, markup=False, classes="form-title")
             yield Static("\n".join(self.lines), markup=False, id="report-text")
-            yield Label("escape or enter closes", classes="hint")
+            yield Static("escape or enter closes", classes="hint")
 
 
 @dataclass(frozen=True)
@@ -193,11 +194,11 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
         with VerticalScroll(classes="dialog"):
             yield Label("Import audio from a file or folder:")
             yield Input(placeholder="~/music/licensed", id="answer", suggester=PathSuggester())
-            yield Label("Sources sidecar (optional: CSV or JSON with provider, license, cost... per file name):",
-                        markup=False)
+            yield Static("Sources sidecar (optional: CSV or JSON with provider, license, cost... per file name):",
+                         markup=False)
             yield Input(placeholder="~/music/purchases.csv", id="sources", suggester=PathSuggester())
-            yield Label("right arrow completes a path · tab next field · enter imports", markup=False,
-                        classes="hint")
+            yield Static("right arrow completes a path · tab next field · enter imports", markup=False,
+                         classes="hint")
             yield Checkbox("Retry files whose last import failed", id="retry-errors")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

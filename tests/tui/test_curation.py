@@ -245,3 +245,24 @@ async def test_a_broken_sidecar_is_one_clear_message_and_nothing_is_imported(tui
         assert "bad.csv line 2: cost 'lots' is not a number" in toasts(app)
         assert len(Catalog(tui_workspace.catalog_path)) == 5
         assert "esc Cancel" not in screen_text(app).splitlines()[-1], "the import is over"
+
+
+async def test_the_palette_runs_split_and_dataset_build_from_any_screen(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press("2")
+        await _settle(app, pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        assert {"Catalog: Source", "Catalog: Split train/validation", "Catalog: Build dataset",
+                "Catalog: Remove from catalog"} <= set(commands)
+        commands["Catalog: Split train/validation"].callback()
+        await _settle(app, pilot)
+        assert "Split accepted tracks into train and validation (lofi split)" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("2")
+        await _settle(app, pilot)
+        commands["Catalog: Build dataset"].callback()
+        await _settle(app, pilot)
+        assert "Build an ACE-Step training folder (lofi dataset build)" in screen_text(app)
+        _dialog_fits(app)
