@@ -25,7 +25,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select,
 from textual_plotext import PlotextPlot
 
 from engine.catalog.split import split_unassigned
-from engine.catalog.stats import unlicensed_note
+from engine.catalog.stats import trains_unlicensed, unlicensed_note
 from engine.catalog.store import Catalog
 from engine.errors import LofiError
 from engine.model.check import check_base_model, gpu_memory_gb, training_memory
@@ -67,11 +67,11 @@ class RunLaunched(Message):
 
 
 class LicenseNote(Message):
-    """Tracks a run on the workspace would train on without a license (None: there are none)."""
+    """How many tracks a run on the workspace would train on without a license."""
 
-    def __init__(self, note: str | None) -> None:
+    def __init__(self, count: int) -> None:
         super().__init__()
-        self.note = note
+        self.count = count
 
 
 def parse_setting(setting: Setting, text: str) -> object:
@@ -163,12 +163,16 @@ class TrainingScreen(LofiScreen):
     @work(thread=True, exclusive=True, group="licenses", exit_on_error=False, name="checking licenses")
     def check_licenses(self) -> None:
         """Say before a run starts what the trainer would otherwise only write to train.log."""
-        self.post_message(LicenseNote(unlicensed_note(Catalog(self.app.workspace.catalog_path).all())))
+        tracks = Catalog(self.app.workspace.catalog_path).all()
+        self.post_message(LicenseNote(sum(trains_unlicensed(t) for t in tracks)))
 
     def on_license_note(self, message: LicenseNote) -> None:
+        """One short line that fits 80 columns; the Catalog's ``d`` names the tracks, starting a run says it all."""
+        n = message.count
         line = self.query_one(StatusLine)
-        line.update(f"⚠ {message.note}" if message.note else "")
-        line.set_class(bool(message.note), "warning")
+        line.update(f"⚠ {n} track{'s' if n > 1 else ''} to train on {'have' if n > 1 else 'has'} no license "
+                    "(on Catalog: d lists, e records)" if n else "")
+        line.set_class(bool(n), "warning")
 
     def on_unmount(self) -> None:
         self._stop_follow.set()

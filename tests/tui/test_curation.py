@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from textual.widgets import Input
 
 from engine.catalog.store import Catalog
 from lofi_tui.app import LofiApp
 from lofi_tui.widgets.line_table import LineTable
+from tests.tui.conftest import RecordingPlayer
 from tests.tui.screen_text import region_lines, screen_text, toasts
 
 
@@ -187,12 +189,12 @@ async def test_unlicensed_training_tracks_are_warned_about_on_catalog_and_traini
         assert "⚠ 1 track(s) headed for training have no license recorded (late bus)" in _text_of(app, ".dialog")
         await pilot.press("escape", "3")
         await _settle(app, pilot)
-        line = _text_of(app, "#status-line")
-        assert line.startswith("⚠ 1 track(s) headed for training have no license recorded (late bus)")
+        assert region_lines(app, "#status-line")[0].strip() == \
+            "⚠ 1 track to train on has no license (on Catalog: d lists, e records)", "it fits 80 columns"
         catalog.update(catalog.find("late bus").id, lambda t: setattr(t.source, "license", "royalty-free"))
         await pilot.press("1", "3")
         await _settle(app, pilot)
-        assert "no license" not in _text_of(app, "#status-line"), "recorded licenses clear the warning"
+        assert "no license" not in _text_of(app, "#status-line"), "a recorded license clears the warning"
 
 
 async def test_the_import_path_completes_and_a_sources_sidecar_fills_the_record(tui_workspace, player, tmp_path):
@@ -266,3 +268,29 @@ async def test_the_palette_runs_split_and_dataset_build_from_any_screen(tui_work
         await _settle(app, pilot)
         assert "Build an ACE-Step training folder (lofi dataset build)" in screen_text(app)
         _dialog_fits(app)
+
+
+@pytest.mark.slow
+async def test_starting_a_run_on_unlicensed_tracks_says_so_on_screen(train_workspace, tiny_model, tmp_path):
+    import shutil
+
+    from engine.workspace import Workspace
+
+    shutil.copytree(train_workspace.root, tmp_path / "ws")
+    ws = Workspace.open(tmp_path / "ws")
+    app = LofiApp(ws, base_model=str(tiny_model), player=RecordingPlayer())
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        assert "⚠ 2 tracks to train on have no license" in region_lines(app, "#status-line")[0]
+        for key, value in {"run": "unlicensed", "rank": "2", "alpha": "2", "max_steps": "1"}.items():
+            app.screen.query_one(f"#f-{key}", Input).value = value
+        await pilot.press("ctrl+s")
+        for _ in range(600):  # the launch worker checks the model first; the follow worker never ends by itself
+            await pilot.pause(0.1)
+            if app.screen._started:
+                break
+        await pilot.pause()
+        assert "2 track(s) headed for training have no license recorded (one, two)" in toasts(app)
+        for process in app.screen._started:
+            process.wait(timeout=120)  # our child: reap it
