@@ -114,7 +114,7 @@ def render(ws: Workspace, source: Source, jobs: list[Render], duration: float, s
         _render_bundle(source.path, todo, duration, steps, progress, cancel)
         return
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
-    from engine.model.variants import model_variant
+    from engine.model.check import model_variant
     from engine.training.config import TrainConfig
 
     run_dir = ws.runs_dir / source.run
