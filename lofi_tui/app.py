@@ -41,7 +41,7 @@ class ScreenEntry:
 # The six screens, in one place: the number keys, the modes, the palette and the help are made from it.
 SCREENS = (
     ScreenEntry("1", "catalog", "Catalog", CatalogScreen,
-                "type in the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
+                "`/` goes to the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
                 "`enter` back to the table; `s`/`S` sort (or click a column); `space` play, `i` import (with a sources "
                 "sidecar, retrying failed files), `e` source record and language, `t` split train/validation, `b` "
                 "build the dataset, `delete` remove from the catalog (the source file stays), `escape` cancels an "

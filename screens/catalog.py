@@ -143,8 +143,9 @@ class CatalogScreen(LofiScreen):
         Binding("t", "split", "Split train/validation", show=False, id="catalog.split"),
         Binding("b", "build_dataset", "Build dataset", show=False, id="catalog.dataset"),
         Binding("delete", "remove", "Remove from catalog", show=False, id="catalog.remove"),
-        Binding("slash", "focus_filter", "Filter", id="catalog.filter"),
-        Binding("escape", "cancel_job", "Cancel", id="catalog.cancel"),
+        Binding("slash", "focus_filter", "Filter", show=False, id="catalog.filter"),  # the field is on screen
+        # The status line says "escape cancels" beside the progress bar; the Footer keeps ? Help and q Quit in 80 columns.
+        Binding("escape", "cancel_job", "Cancel", show=False, id="catalog.cancel"),
         Binding("escape", "leave_field", "Leave field", show=False, id="catalog.escape"),
     ]
 
@@ -296,7 +297,7 @@ class CatalogScreen(LofiScreen):
         self.app.push_screen(ImportDialog(), chosen)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "cancel_job":  # shown in the Footer only while long work runs
+        if action == "cancel_job":  # offered (palette, escape) only while long work runs
             return self._job is not None and not isinstance(self.focused, Input)
         return True
 
@@ -339,6 +340,7 @@ class CatalogScreen(LofiScreen):
             self._job = None  # finished, failed or cancelled: the bar goes, escape stops offering it
             self.refresh_bindings()
             self.query_one("#status-bar").remove_class("busy")
+            self._show_rows()  # the counts again, not "importing ... escape cancels" from a job that failed
 
     def on_job_progress(self, message: JobProgress) -> None:
         p = message.progress

@@ -145,14 +145,15 @@ async def test_a_dataset_build_shows_progress_and_escape_cancels_it(tui_workspac
             await pilot.pause()
             assert "building the dataset into ds · escape cancels" in region_lines(app, "#status-line")[0]
             assert app.screen.query_one("#import-progress").region.width > 0, "the progress bar is on screen"
-            assert "esc Cancel" in screen_text(app).splitlines()[-1]
+            footer = screen_text(app).splitlines()[-1]
+            assert "? Help" in footer and "q Quit" in footer, "the Footer still fits while the job runs"
             await pilot.press("escape")
             await pilot.pause()
             assert "cancelling: building the dataset stops" in region_lines(app, "#status-line")[0]
         await _settle(app, pilot)
         assert "dataset build cancelled after 0 of 2 tracks" in toasts(app)
         assert not (tmp_path / "ds" / "manifest.jsonl").exists()
-        assert "esc Cancel" not in screen_text(app).splitlines()[-1]
+        assert "escape cancels" not in region_lines(app, "#status-line")[0]
 
 
 async def test_remove_asks_first_and_never_deletes_the_source_file(tui_workspace, player, tmp_path):
@@ -253,7 +254,7 @@ async def test_a_broken_sidecar_is_one_clear_message_and_nothing_is_imported(tui
         await _settle(app, pilot)
         assert "bad.csv line 2: cost 'lots' is not a number" in toasts(app)
         assert len(Catalog(tui_workspace.catalog_path)) == 5
-        assert "esc Cancel" not in screen_text(app).splitlines()[-1], "the import is over"
+        assert "escape cancels" not in region_lines(app, "#status-line")[0], "the import is over"
 
 
 async def test_the_palette_runs_split_and_dataset_build_from_any_screen(tui_workspace, player):
