@@ -28,6 +28,8 @@ class LofiScreen(Screen):
     BINDINGS = [Binding("escape", "leave_field", "Leave field", show=False, id="screen.escape")]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        # Textual calls this for every screen class that defines the handler, base classes included: a
+        # subclass adds its own handler and never calls this one (it would report each failure twice).
         self.app.worker_failed(event)  # type: ignore[attr-defined]
 
     def action_leave_field(self) -> None:

@@ -335,7 +335,6 @@ class CatalogScreen(LofiScreen):
         self.post_message(IngestDone(report))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)
         if event.worker.group in JOBS and event.worker.is_finished:
             self._job = None  # finished, failed or cancelled: the bar goes, escape stops offering it
             self.refresh_bindings()

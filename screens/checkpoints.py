@@ -521,7 +521,6 @@ class CheckpointsScreen(LofiScreen):
             self.post_message(FillDone(0, str(exc)))
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        super().on_worker_state_changed(event)  # the app's policy names what failed
         if event.worker.group == "checkpoints-fill" and event.state == WorkerState.ERROR:
             self._fill_ended()
 
