@@ -142,7 +142,7 @@ def ingest(
 
     def record(result: IngestResult) -> None:
         report.results.append(result)
-        progress(Progress(len(report.results), total, result.source, {"status": result.status}))
+        progress(Progress(len(report.results), total, result.source))
 
     # Every result goes through the batch, in input order, so none is reported before it is saved.
     batch = CatalogBatch(catalog, lambda track: record(_result(workspace, track)))
