@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 EVENTS = ("started", "resumed", "checkpoint_saved", "sample_generated", "divergence", "rollback", "stopped",
           "finished", "failed")
@@ -29,7 +29,7 @@ class MetricsWriter:
         self.path = Path(path)
         self._fh: IO[str] = open(self.path, "a", encoding="utf-8")
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
 
@@ -50,7 +50,7 @@ class NoMetrics(MetricsWriter):
     def __init__(self) -> None:
         pass
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         pass
 
     def close(self) -> None:
@@ -59,8 +59,8 @@ class NoMetrics(MetricsWriter):
 
 @dataclass
 class RunMetrics:
-    steps: dict[int, dict] = field(default_factory=dict)  # last line per step
-    events: list[dict] = field(default_factory=list)
+    steps: dict[int, dict[str, Any]] = field(default_factory=dict)  # last line per step
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     def losses(self) -> list[float]:
         return [self.steps[s]["loss"] for s in sorted(self.steps)]
@@ -91,7 +91,7 @@ def read_metrics(path: Path) -> RunMetrics:
 _BOOKKEEPING = ("type", "event", "step", "time")
 
 
-def format_event(event: dict) -> str:
+def format_event(event: dict[str, Any]) -> str:
     """One readable line for an event: ``step     20  checkpoint_saved  path checkpoints/step-20``."""
     details = []
     for key, value in event.items():

@@ -8,6 +8,7 @@ spike still shows, and drawing costs O(width) whatever the length.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -44,4 +45,4 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
 
     acc = lfilter([1 - smoothing], [1, -smoothing], values)
     weight = 1 - smoothing ** np.arange(1, values.size + 1)
-    return acc / weight
+    return cast(np.ndarray, acc / weight)
