@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,20 @@ def workspace(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def catalog(workspace: Workspace) -> Catalog:
     return Catalog(workspace.catalog_path)
+
+
+@pytest.fixture
+def hooked_worker(monkeypatch):
+    """Runs started by :func:`engine.training.runs.start_run` use the worker with test hooks; call the fixture's
+    value with its options (``--step-sleep 0.2``...). Returns the command prefix for starting one by hand."""
+    from engine.training import runs
+
+    def use(*options: str) -> list[str]:
+        entry = [str(Path(__file__).parent / "engine" / "training" / "hooked_worker.py"), *options]
+        monkeypatch.setattr(runs, "WORKER_ENTRY", entry)
+        return [sys.executable, *entry]
+
+    return use
 
 
 @pytest.fixture(scope="session")

@@ -114,11 +114,13 @@ class Player:
         self._started()
 
     def switch(self, path: Path, gain_db: float = 0.0) -> None:
-        """Replace the clip at the same position (and loop), without a click; plays if nothing was loaded."""
+        """Replace the clip at the same position (and loop), without a click. Plays from the start if nothing was
+        loaded or the last clip had played to its end (a switch is a request to hear the other clip)."""
         clip = self._load(path)
         with self._lock:
             old = self._clip
-            if old is None:
+            ended = old is not None and not self._playing and self._loop is None and self._cursor >= old.frames
+            if old is None or ended:
                 self._clip, self._gain, self._cursor, self._playing = clip, _gain(gain_db), 0, True
             else:
                 if self._playing:

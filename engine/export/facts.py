@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from engine.inference.prompt import BPM, CAPTION, DURATION, KEYSCALE, LANGUAGE, LYRICS, TIMESIGNATURE
+from engine.model.internals import format_prompt
 from engine.model.load import Pipeline
 from engine.model.variants import variant_of_config
 
@@ -27,9 +28,9 @@ def _call_default(pipe: Pipeline, name: str) -> Any:
 
 
 def prompt_spec(pipe: Pipeline) -> dict[str, Any]:
-    text, lyrics = pipe._format_prompt(prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
-                                       audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEYSCALE,
-                                       timesignature=TIMESIGNATURE)
+    text, lyrics = format_prompt(pipe, prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
+                                 audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEYSCALE,
+                                 timesignature=TIMESIGNATURE)
     text = text.replace(str(_SENTINEL), DURATION).replace(str(_BPM_SENTINEL), BPM)
     return {"text_template": text, "lyrics_template": lyrics,
             "max_text_tokens": _call_default(pipe, "max_text_length"),

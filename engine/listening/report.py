@@ -206,15 +206,22 @@ def model_card_lines(ws: Workspace, run: str, step: int) -> list[str]:
 
 
 def checkpoint_notes(ws: Workspace, run: str) -> dict[int, str]:
-    """Step -> a short note of the finished blind tests that involve that checkpoint of ``run``."""
+    """Step -> a short note of the finished blind tests that involve that checkpoint of ``run``.
+
+    Preference counts are wins/ties/losses of that checkpoint; the verdict (a criterion on A's share) is given on
+    A's row only. Discrimination tests are symmetric: both rows read the same."""
     notes: dict[int, list[str]] = {}
     for c in comparisons(ws):
         t, r = c.tests[0], c.pooled
-        for side, other in ((t.a, t.b), (t.b, t.a)):
+        for side, other, is_a in ((t.a, t.b, True), (t.b, t.a, False)):
             if side["kind"] == "ckpt" and side["run"] == run:
-                figure = (f"{r.wins}/{r.ties}/{r.losses}" if r.kind == "preference" else f"{r.correct}/{r.answered}")
-                notes.setdefault(side["step"], []).append(f"{KIND_NAMES[r.kind]} vs {other['label']}: {figure} "
-                                                          f"{r.verdict}")
+                if r.kind != "preference":
+                    figure = f"{r.correct}/{r.answered} {r.verdict}"
+                elif is_a:
+                    figure = f"{r.wins}/{r.ties}/{r.losses} {r.verdict}"
+                else:
+                    figure = f"{r.losses}/{r.ties}/{r.wins}"
+                notes.setdefault(side["step"], []).append(f"{KIND_NAMES[r.kind]} vs {other['label']}: {figure}")
     return {step: "; ".join(n) for step, n in notes.items()}
 
 

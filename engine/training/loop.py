@@ -15,8 +15,6 @@ waits at checkpoints, samples and the stop decision.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import math
 import os
 import signal
@@ -31,6 +29,7 @@ import torch
 from engine.atomic import atomic_write_json
 from engine.errors import LofiError
 from engine.model.check import check_base_model, check_precision
+from engine.model.internals import reset_accelerate_state
 from engine.model.load import load_pipeline, model_identity
 from engine.training import checkpoints as ckpt
 from engine.training.cache import CachedItem, load_cached, prepare, silence_context
@@ -42,13 +41,6 @@ from engine.training.runs import STOP_FILE
 from engine.training.samples import write_samples
 from engine.workspace import Workspace
 
-# Test hooks (documented so nobody is surprised by them): make the loss NaN once at the given
-# comma-separated steps, and slow every step down so a test can kill or stop a run mid-way.
-NAN_ENV = "LOFI_DEBUG_NAN_AT_STEP"
-SLEEP_ENV = "LOFI_DEBUG_STEP_SLEEP"
-# ... and, for the multi-process test: each rank appends per step the tracks it drew and a hash of its LoRA
-# weights to DIR/rank-<N>.jsonl.
-RANK_LOG_ENV = "LOFI_DEBUG_RANK_LOG"
 OFFLOADED = ("text_encoder", "vae", "condition_encoder")  # needed for caching and samples, not for steps
 
 
@@ -82,8 +74,23 @@ def _caching_oom_message(config: TrainConfig) -> str:
             + ", or build the cache once on a larger GPU: it is reused by every later run on this base model")
 
 
+class StepHooks:
+    """Where a caller may look into or alter each optimizer step; the trainer's own behaviour uses none of it.
+
+    Tests subclass it to make a loss NaN, to slow steps down so a run can be stopped mid-way, or to record
+    what each process drew (tests/engine/training/hooked_worker.py runs the worker with such hooks).
+    """
+
+    def loss(self, step: int, loss: torch.Tensor) -> torch.Tensor:
+        """The loss of one micro-batch of ``step``, before the backward pass."""
+        return loss
+
+    def after_step(self, trainer: Trainer, step: int, tracks: list[str]) -> None:
+        """Called once ``step``'s update is applied, with the tracks this process trained on."""
+
+
 class Trainer:
-    def __init__(self, run_dir: Path, log: Callable[[str], None] = print) -> None:
+    def __init__(self, run_dir: Path, log: Callable[[str], None] = print, hooks: StepHooks | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.config = TrainConfig.load(self.run_dir)
         self.config.validate()
@@ -93,10 +100,8 @@ class Trainer:
         self.metrics = MetricsWriter(self.run_dir / "metrics.jsonl") if self.is_main else NoMetrics()
         self.lr_factor = 1.0
         self.rollbacks = 0
-        self._injected: set[int] = set()
-        self._nan_steps = {int(s) for s in os.environ.get(NAN_ENV, "").split(",") if s.strip()}
+        self.hooks = hooks or StepHooks()
         self._recent: deque[float] = deque(maxlen=50)
-        self._step_sleep = float(os.environ.get(SLEEP_ENV) or 0)
 
     # -- set-up ---------------------------------------------------------------------------
 
@@ -109,13 +114,10 @@ class Trainer:
         self.device = "cuda" if torch.cuda.is_available() else "cpu"
         check_precision(cfg.precision, self.device)
         from accelerate import Accelerator
-        from accelerate.state import AcceleratorState
         from diffusers.training_utils import cast_training_params
         from peft import LoraConfig
 
-        # The precision setting is process-wide in accelerate; a trainer owns it (the distributed
-        # state set up by torchrun is kept).
-        AcceleratorState._reset_state()
+        reset_accelerate_state()  # the precision setting is process-wide in accelerate; a trainer owns it
         # cpu=True on a machine without CUDA: only then does accelerate join torchrun's workers over gloo
         # (MULTI_CPU); without it each worker would train alone.
         self.accelerator = Accelerator(mixed_precision="bf16" if cfg.precision == "bf16" else "no",
@@ -224,9 +226,7 @@ class Trainer:
             with contextlib.nullcontext() if last else self.accelerator.no_sync(self.transformer):
                 with self.accelerator.autocast():
                     loss = flow_matching_loss(self.transformer, x0, hidden, context, t, noise) / len(mine)
-                if step in self._nan_steps and step not in self._injected:
-                    self._injected.add(step)
-                    loss = loss * float("nan")
+                loss = self.hooks.loss(step, loss)
                 self.accelerator.backward(loss)
             total += float(loss.detach())
         total = self._mean_over_ranks(total)
@@ -242,22 +242,10 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self._recent.append(total)
-        self._log_rank(step, tracks)
-        if self._step_sleep:  # even sleep(0) yields the CPU, which costs time on a busy machine
-            time.sleep(self._step_sleep)
+        self.hooks.after_step(self, step, tracks)
         elapsed = time.perf_counter() - started
         return {"step": step, "loss": total, "lr": lr, "grad_norm": grad_norm, "step_time": elapsed,
                 "samples_per_sec": per_step / elapsed, "memory_mb": self._memory_mb()}
-
-    def _log_rank(self, step: int, tracks: list[str]) -> None:
-        folder = os.environ.get(RANK_LOG_ENV)
-        if not folder:
-            return
-        digest = hashlib.sha256()
-        for p in self.params:
-            digest.update(p.detach().float().cpu().numpy().tobytes())
-        with open(Path(folder) / f"rank-{self.rank}.jsonl", "a", encoding="utf-8") as fh:
-            fh.write(json.dumps({"step": step, "tracks": tracks, "lora": digest.hexdigest()}) + "\n")
 
     def _memory_mb(self) -> float:
         if self.device.startswith("cuda"):

@@ -76,10 +76,13 @@ def running_pid(path: Path) -> int | None:
         return None
 
 
+WORKER_ENTRY = ["-m", "engine.training.worker"]  # tests put a worker with step hooks here
+
+
 def worker_command(path: Path, processes: int = 1) -> list[str]:
     """The training worker's command line: one process, or N under torchrun (``torch.distributed.run``, which
     sets the rank variables accelerate reads: one process per GPU, or gloo workers on a CPU). No shell."""
-    worker = ["-m", "engine.training.worker", str(Path(path).resolve())]  # absolute: it runs in the run folder
+    worker = [*WORKER_ENTRY, str(Path(path).resolve())]  # absolute: it runs in the run folder
     if processes == 1:
         return [sys.executable, *worker]
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", *worker]

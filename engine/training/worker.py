@@ -11,10 +11,10 @@ import sys
 from pathlib import Path
 
 from engine.errors import LofiError
-from engine.training.loop import Trainer
+from engine.training.loop import StepHooks, Trainer
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, hooks: StepHooks | None = None) -> int:
     parser = argparse.ArgumentParser(prog="engine.training.worker")
     parser.add_argument("run_dir", type=Path)
     parser.add_argument("--from-checkpoint", type=int, default=None)
@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         print(message, file=sys.stderr, flush=True)
 
     try:
-        trainer = Trainer(args.run_dir, log=log)
+        trainer = Trainer(args.run_dir, log=log, hooks=hooks)
         trainer.install_signal_handlers()
         status = trainer.run(from_checkpoint=args.from_checkpoint)
     except LofiError as exc:

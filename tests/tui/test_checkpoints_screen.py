@@ -13,9 +13,12 @@ from textual.widgets import DataTable, Input, Static
 
 import lofi_tui.app
 from engine.audio.io import decode
+from engine.listening.session import Session
 from engine.training import checkpoints as ckpt
 from lofi_tui.app import LofiApp
+from tests.engine.listening.helpers import answer_all, synthetic_test
 from tests.tui.conftest import RecordingPlayer, write_checkpoints, write_run
+from tests.tui.screen_text import screen_text
 
 
 class HandOffApp(LofiApp):
@@ -88,6 +91,23 @@ async def test_table_and_matrix_show_the_base_model_checkpoints_marks_and_missin
         assert [_cells(table, i)[0] for i in range(3)] == ["base", "40", "20"]
         await pilot.press("c")  # only the core styles
         assert matrix.row_count == 7 and "styles: core" in str(screen.query_one("#ckpt-head", Static).render())
+
+
+async def test_the_listening_column_shows_the_finished_blind_tests_of_each_checkpoint(tui_workspace, run_clips):
+    def checkpoint(step: int) -> dict:
+        return {"spec": f"ckpt:demo/{step}", "kind": "ckpt", "label": f"step {step}", "run": "demo", "step": step,
+                "identity": {}}
+
+    test = synthetic_test(tui_workspace, kind="preference", trials=4, a=checkpoint(40), b=checkpoint(20))
+    answer_all(Session(test), correct=3)
+    app = LofiApp(tui_workspace, player=RecordingPlayer())
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await _open(pilot)
+        table = screen.query_one("#ckpt-table", DataTable)
+        listening = {_cells(table, i)[0]: _cells(table, i)[-1] for i in range(table.row_count)}
+        assert listening["40"] == "blind preference vs step 20: 3/0/1 inconclusive"  # wins/ties/losses, verdict on A
+        assert listening["20"] == "blind preference vs step 40: 1/0/3" and listening["base"] == ""
+        assert "blind preference vs step 20: 3/0/1" in screen_text(app)  # on screen, not only in the table's data
 
 
 async def test_switching_checkpoints_keeps_the_position_and_loops_stay_inside_their_bounds(tui_workspace, run_clips):

@@ -11,7 +11,6 @@ import pytest
 from textual.widgets import Input
 
 from engine.training.events import read_metrics
-from engine.training.loop import SLEEP_ENV
 from engine.training.runs import request_stop, run_dir, running_pid
 from engine.workspace import Workspace
 from lofi_tui.app import LofiApp
@@ -31,8 +30,8 @@ def _events(path) -> list[str]:
 
 @pytest.mark.slow
 async def test_start_stop_resume_and_closing_the_dashboard_leaves_the_run_going(
-        train_workspace, tiny_model, tmp_path, monkeypatch):
-    monkeypatch.setenv(SLEEP_ENV, "0.2")  # slow steps down so stop/resume land mid-run
+        train_workspace, tiny_model, tmp_path, hooked_worker):
+    hooked_worker("--step-sleep", "0.2")  # slow steps down so stop/resume land mid-run
     shutil.copytree(train_workspace.root, tmp_path / "ws")
     ws = Workspace.open(tmp_path / "ws")
     path = run_dir(ws, "ui")

@@ -92,6 +92,16 @@ def test_switching_while_paused_keeps_the_pause_and_resume_continues_there(clips
     assert _frames_of(player.render(5), 0.5)[0] == 2 * RATE
 
 
+def test_switching_after_the_clip_ended_plays_the_other_from_its_start(clips):
+    player = Player()
+    player.play(clips[0], start=SECONDS - 0.1)
+    player.render(RATE)  # past the end: the clip finished
+    assert not player.playing
+    player.switch(clips[1])
+    assert player.playing and player.position() == 0.0
+    assert _frames_of(player.render(5), 0.5)[0] == 0
+
+
 def test_a_loop_repeats_its_region_and_survives_a_switch(clips):
     player = Player()
     player.play(clips[0])

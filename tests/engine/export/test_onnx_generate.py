@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from engine.inference.bundle import Bundle
 from engine.inference.generator import GenerationError, OnnxGenerator
+from engine.model.internals import format_prompt
 from lofi_tui.cli import main
 from tests.engine.export.exported import imported_modules
 
@@ -116,7 +117,7 @@ def test_bpm_and_key_reach_the_text_encoder_as_the_pipeline_writes_them(exported
     spec = Bundle.open(exported.bundle("int8")).manifest["prompt"]
     pipe = load_pipeline(tiny_model)
     for bpm, key in ((80, "C major"), (None, None), (92, None)):
-        expected, _ = pipe._format_prompt(prompt=CAPTION, audio_duration=30.0, bpm=bpm, keyscale=key)
+        expected, _ = format_prompt(pipe, prompt=CAPTION, audio_duration=30.0, bpm=bpm, keyscale=key)
         assert format_text(spec, CAPTION, 30.0, bpm, key) == expected
     gen = OnnxGenerator(Bundle.open(exported.bundle("int8")))
     plain = gen.generate(CAPTION, 2.0, seed=3, steps=2)

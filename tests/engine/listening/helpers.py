@@ -22,7 +22,8 @@ SOURCES = {"a": {"spec": "bundle:exports/v1/int8", "kind": "bundle", "label": "i
 
 def synthetic_test(ws: Workspace, kind: str = "abx", trials: int = 4, practice: int = 0, seed: int = 7,
                    listener: str = "ana", test_id: str | None = None, run: str | None = None,
-                   step: int | None = None) -> ListeningTest:
+                   step: int | None = None, a: dict | None = None, b: dict | None = None) -> ListeningTest:
+    """A finished preparation; ``a``/``b`` replace the default sources (two bundles, or real tracks)."""
     count = trials + practice
     test_id = test_id or f"{kind}-{seed:06x}"
     directory = ws.root / "listening" / test_id
@@ -32,8 +33,8 @@ def synthetic_test(ws: Workspace, kind: str = "abx", trials: int = 4, practice: 
             write_audio(directory / f"clips/m{i:02d}-{side}.wav", synth.lofi(2, seed=i + offset) * np.float32(0.3),
                         synth.SR)
         clips.append(ClipPair(f"clips/m{i:02d}-a.wav", f"clips/m{i:02d}-b.wav", -23.0, -23.0))
-    a = {**SOURCES["a"], "run": run, "step": step}
-    b = SOURCES["real"] if kind == "real" else {**SOURCES["b"], "run": run, "step": step}
+    a = a or {**SOURCES["a"], "run": run, "step": step}
+    b = b or (SOURCES["real"] if kind == "real" else {**SOURCES["b"], "run": run, "step": step})
     test = ListeningTest(test_id, kind, a, b, listener, trials, practice, seed, "2026-01-01T00:00:00+00:00",
                          2.0, 8, [Material("CORE-01", "lofi hip hop", i) for i in range(count)],
                          draw_plan(trials, practice, seed), clips, [], dir=directory)

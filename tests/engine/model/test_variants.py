@@ -9,6 +9,7 @@ from engine.export.facts import prompt_spec
 from engine.inference.prompt import format_text
 from engine.labels.prompts import metadata_bpm
 from engine.model.check import BaseModelError, check_base_model
+from engine.model.internals import format_prompt
 from engine.model.load import load_pipeline
 from engine.model.tiny import TINY_VARIANTS, build_tiny_checkpoint, build_tiny_pipeline
 from engine.model.variants import BASE, LOGIT_NORMAL, TURBO, TURBO_TABLE, condition_width, model_variant
@@ -80,7 +81,7 @@ def test_bundle_text_template_renders_metadata_as_the_pipeline_does():
     spec = prompt_spec(pipe)
     caption = "lofi hip hop, chill, 85 bpm"
     for meta in ({"bpm": 85, "keyscale": "A minor", "timesignature": "4"}, {}):
-        expected, _ = pipe._format_prompt(prompt=caption, lyrics="[Instrumental]", audio_duration=30.0, **meta)
+        expected, _ = format_prompt(pipe, prompt=caption, lyrics="[Instrumental]", audio_duration=30.0, **meta)
         assert format_text(spec, caption, 30.0, meta.get("bpm"), meta.get("keyscale"),
                            meta.get("timesignature")) == expected
     assert "- bpm: N/A" in format_text(spec, caption, 30.0) and "- keyscale: A minor" in format_text(

@@ -7,7 +7,7 @@ import pytest
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
-from engine.training.loop import RANK_LOG_ENV, Trainer
+from engine.training.loop import Trainer
 from engine.training.runs import create_run, start_run, worker_command
 
 pytestmark = pytest.mark.slow
@@ -17,7 +17,8 @@ def _ranks(folder):
     return [[json.loads(line) for line in (folder / f"rank-{r}.jsonl").read_text().splitlines()] for r in (0, 1)]
 
 
-def test_two_processes_share_each_step_and_only_rank_zero_writes(train_workspace, tiny_model, tmp_path, monkeypatch):
+def test_two_processes_share_each_step_and_only_rank_zero_writes(train_workspace, tiny_model, tmp_path,
+                                                                 hooked_worker):
     ws = train_workspace
     common = dict(base_model=str(tiny_model), workspace=str(ws.root), max_steps=3, checkpoint_every=3, warmup_steps=1,
                   crop_sec=2.0, rank=4, learning_rate=1e-2, schedule="constant", grad_accum=2)
@@ -28,7 +29,7 @@ def test_two_processes_share_each_step_and_only_rank_zero_writes(train_workspace
     assert worker_command(path, 2)[1:5] == ["-m", "torch.distributed.run", "--standalone", "--nproc-per-node=2"]
     logs = tmp_path / "ranks"
     logs.mkdir()
-    monkeypatch.setenv(RANK_LOG_ENV, str(logs))
+    hooked_worker("--rank-log", str(logs))
     proc = start_run(path, detach=False)
     assert proc.wait(timeout=900) == 0, (path / "train.log").read_text()[-3000:]
 

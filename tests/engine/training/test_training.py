@@ -1,8 +1,6 @@
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -14,8 +12,9 @@ from engine.model.check import BaseModelError
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
 from engine.training.events import read_metrics
-from engine.training.loop import NAN_ENV, SLEEP_ENV, Trainer
+from engine.training.loop import Trainer
 from engine.training.runs import create_run, request_stop, run_info
+from tests.engine.training.hooked_worker import ProbeHooks
 
 ROOT = Path(__file__).resolve().parents[3]
 pytestmark = pytest.mark.slow
@@ -71,14 +70,13 @@ def test_checkpoint_loads_through_diffusers_with_the_trained_rslora_scaling(trai
     torch.testing.assert_close(after, trained, atol=1e-5, rtol=1e-4)
 
 
-def test_kill_9_then_resume_gives_the_uninterrupted_losses(train_workspace, tiny_model):
+def test_kill_9_then_resume_gives_the_uninterrupted_losses(train_workspace, tiny_model, hooked_worker):
     reference = create_run(train_workspace, _config(train_workspace, tiny_model, "straight"))
     Trainer(reference).run()
     expected = _losses(reference)
 
     path = create_run(train_workspace, _config(train_workspace, tiny_model, "killed"))
-    env = {**os.environ, SLEEP_ENV: "0.4"}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.training.worker", str(path)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([*hooked_worker("--step-sleep", "0.4"), str(path)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while not ckpt.checkpoint_dir(path, 4).exists() and time.monotonic() < deadline:
@@ -92,10 +90,9 @@ def test_kill_9_then_resume_gives_the_uninterrupted_losses(train_workspace, tiny
     assert "resumed" in _events(path)
 
 
-def test_nan_loss_rolls_back_and_lowers_the_learning_rate(train_workspace, tiny_model, monkeypatch):
-    monkeypatch.setenv(NAN_ENV, "5")
+def test_nan_loss_rolls_back_and_lowers_the_learning_rate(train_workspace, tiny_model):
     path = create_run(train_workspace, _config(train_workspace, tiny_model, "nan"))
-    assert Trainer(path).run() == "finished"
+    assert Trainer(path, hooks=ProbeHooks(nan_at={5})).run() == "finished"
     events = read_metrics(path / "metrics.jsonl").events
     names = [e["event"] for e in events]
     assert names.index("divergence") < names.index("rollback") < names.index("finished")
@@ -143,11 +140,10 @@ def test_missing_base_model_fails_fast_naming_path_and_remedy(train_workspace, t
     assert not (path / "checkpoints").exists()
 
 
-def test_graceful_stop_checkpoints_and_exits(train_workspace, tiny_model):
+def test_graceful_stop_checkpoints_and_exits(train_workspace, tiny_model, hooked_worker):
     path = create_run(train_workspace, _config(train_workspace, tiny_model, "graceful", max_steps=50,
                                                checkpoint_every=100))
-    env = {**os.environ, SLEEP_ENV: "0.3"}
-    proc = subprocess.Popen([sys.executable, "-m", "engine.training.worker", str(path)], cwd=ROOT, env=env,
+    proc = subprocess.Popen([*hooked_worker("--step-sleep", "0.3"), str(path)], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while len(read_metrics(path / "metrics.jsonl").steps) < 2 and time.monotonic() < deadline:
