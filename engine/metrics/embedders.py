@@ -177,10 +177,11 @@ def load_embedder(name: str, root: Path, vggish_post_relu: bool = False) -> Embe
     """The named embedder with its weights from ``root``; ``vggish_post_relu`` picks torchvggish's after-ReLU
     output instead of fadtk's default."""
     state = availability(name, root)
-    if not state.available or state.path is None:
+    if not state.available:
         raise EmbedderError(f"embedder {name} is not installed: {state.instructions}")
     if name == "builtin":
         return BuiltinEmbedder()
+    assert state.path is not None  # the weights' place, for every embedder but the built-in one
     if name == "clap":
         from engine.metrics.clap import ClapEmbedder
 

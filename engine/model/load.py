@@ -9,8 +9,8 @@ from typing import Any, TypeAlias
 
 from engine.model.check import COMPONENTS, check_base_model
 
-# diffusers' AceStepPipeline. Its components are registered at run time and mypy resolves the name to the
-# placeholder class diffusers defines for missing dependencies, so the pipeline is untyped to us.
+# diffusers' AceStepPipeline. Its components are registered at run time, so attribute access cannot be checked,
+# and mypy does not follow diffusers (see [tool.mypy] in pyproject.toml): the pipeline is untyped to us.
 Pipeline: TypeAlias = Any
 
 

@@ -155,8 +155,7 @@ class Trainer:
 
         transformer = self.pipe.transformer
         transformer.requires_grad_(False)
-        # peft annotates lora_alpha as int, but the scaling it computes (alpha / r) takes the float alpha as it is
-        self.lora_config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.rslora,  # type: ignore[arg-type]
+        self.lora_config = LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, use_rslora=cfg.rslora,
                                       target_modules=list(cfg.target_modules), init_lora_weights=True)
         torch.manual_seed(cfg.seed)  # LoRA A matrices are drawn from the global generator
         transformer.add_adapter(self.lora_config)
