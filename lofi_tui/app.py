@@ -1,13 +1,9 @@
-"""The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers.
-
-One worker policy for every screen (as Harlequin does it): workers run with ``exit_on_error=False`` and
-post typed messages with their results; when one fails, :meth:`LofiApp.worker_failed` turns the error
-into a notification naming what failed. Nothing a worker does can take the dashboard down.
+"""The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers, under the
+one worker policy of :mod:`lofi_tui.workers`.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from multiprocessing import resource_tracker
@@ -18,13 +14,12 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Input, Markdown, TextArea
-from textual.worker import Worker, WorkerState
 
 from engine import settings
 from engine.audio.playback import Player, open_player
-from engine.errors import LofiError
 from engine.workspace import Workspace, short_path
 from lofi_tui.playback import PlaybackMixin
+from lofi_tui.workers import WorkerPolicy
 from screens.base import LofiScreen
 from screens.catalog import CatalogScreen
 from screens.checkpoints import CheckpointsScreen
@@ -32,8 +27,6 @@ from screens.export import ExportScreen
 from screens.listening import ListeningScreen
 from screens.review import ReviewScreen
 from screens.training import TrainingScreen
-
-log = logging.getLogger("lofi_tui")
 
 
 @dataclass(frozen=True)
@@ -76,7 +69,8 @@ SCREENS = (
 def help_text() -> str:
     keys = " ".join(f"`{s.key}` {s.name}" for s in SCREENS)
     lines = ["# lofi-tui", "", "| key | action |", "|---|---|", f"| {keys} | switch screens (from anywhere "
-             "but a text field: `escape` leaves a field first) |",
+             "but a text field, where digits are typed: `escape` leaves a field first) |",
+             "| `F1` ... `F6` | switch screens from anywhere, text fields too |",
              "| `ctrl+p` | command palette: every action of every screen |", "| `?` | this help |",
              "| `escape` | leave a text field; close a dialog |",
              "| `q` / `ctrl+q` | quit (training runs keep going) |", ""]
@@ -92,13 +86,16 @@ class HelpScreen(ModalScreen[None]):
             yield Markdown(help_text())
 
 
-class LofiApp(PlaybackMixin, App[None]):
+class LofiApp(WorkerPolicy, PlaybackMixin, App[None]):
     CSS_PATH = "lofi.tcss"
     TITLE = "lofi-tui"
     MODES = {s.mode: s.screen for s in SCREENS}
     BINDINGS = [
         # Not in the Footer (it must fit 80 columns): the title names the screen's key, ? lists them all.
         *(Binding(s.key, f"switch_mode('{s.mode}')", s.name, show=False, priority=True, id=f"app.{s.mode}")
+          for s in SCREENS),
+        # The same from inside a text field too, where the digits are typed (F1-F6).
+        *(Binding(f"f{s.key}", f"goto('{s.mode}')", s.name, show=False, priority=True, id=f"app.goto-{s.mode}")
           for s in SCREENS),
         Binding("question_mark", "help", "Help", id="app.help"),
         Binding("q", "quit", "Quit", id="app.quit"),
@@ -131,9 +128,12 @@ class LofiApp(PlaybackMixin, App[None]):
         """Screen keys are typed into a text field that has focus (a run name has digits); elsewhere they switch."""
         if action == "switch_mode" and isinstance(self.focused, (Input, TextArea)):
             return False
-        if action == "switch_mode" and isinstance(self.screen, ModalScreen):
+        if action in ("switch_mode", "goto") and isinstance(self.screen, ModalScreen):
             return False
         return True
+
+    def action_goto(self, mode: str) -> None:
+        self.switch_mode(mode)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
@@ -157,28 +157,6 @@ class LofiApp(PlaybackMixin, App[None]):
     def action_help_quit(self) -> None:
         self.notify("Press q (or ctrl+q in a text field) to quit; training runs keep going.",
                     title="Do you want to quit?")
-
-    # -- the worker policy ------------------------------------------------------------------
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        self.worker_failed(event)
-
-    def worker_failed(self, event: Worker.StateChanged) -> None:
-        """Every screen's workers end here: an error becomes one notification; the app goes on."""
-        if event.state != WorkerState.ERROR:
-            return
-        error = event.worker.error
-        what = event.worker.name or "background work"
-        if isinstance(error, LofiError):
-            self.notify(str(error), title=f"Failed: {what}", severity="error", timeout=10)
-        else:
-            log.error("worker %r failed", what, exc_info=error)
-            self.notify(f"{type(error).__name__}: {error}", title=f"Unexpected error while {what}",
-                        severity="error", timeout=10)
-
-    def notify(self, message: str, **options) -> None:
-        """Messages carry file names and paths ("[2019] album/..."): never read them as markup."""
-        super().notify(message, **{**options, "markup": False})
 
     # -- the command palette ----------------------------------------------------------------
 

@@ -24,8 +24,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
+from textual.worker import Worker, WorkerState
 from textual_plotext import PlotextPlot
 
 from engine.audio.io import decode
@@ -38,6 +38,7 @@ from engine.progress import CancelToken, Progress
 from engine.training import checkpoints as ckpt
 from engine.training.runs import list_runs
 from lofi_tui.widgets.picture import render_picture
+from screens.base import LofiScreen
 from screens.dialogs import PromptDialog
 
 THUMB_WIDTH = 8
@@ -152,7 +153,7 @@ def load_view(workspace, run: str | None) -> RunView | None:
                    {s: taxonomy.category(s) for s in matrix.styles})
 
 
-class CheckpointsScreen(Screen):
+class CheckpointsScreen(LofiScreen):
     TITLE = "4 Checkpoints"
     AUTO_FOCUS = "#matrix"
     BINDINGS = [
@@ -214,7 +215,7 @@ class CheckpointsScreen(Screen):
 
     # -- loading ------------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="checkpoints-load", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="checkpoints-load", exit_on_error=False, name="loading the runs")
     def load_run(self, run: str | None) -> None:
         try:
             self.post_message(RunLoaded(load_view(self.app.workspace, run)))
@@ -237,7 +238,7 @@ class CheckpointsScreen(Screen):
         self._update_head()
         self._update_status()
 
-    @work(thread=True, exclusive=True, group="checkpoints-table", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="checkpoints-table", exit_on_error=False, name="reading the checkpoints")
     def refresh_table(self) -> None:
         """After a decision: the table and marks change, the clips do not."""
         from engine.evaluation.evaluate import checkpoint_table
@@ -422,7 +423,8 @@ class CheckpointsScreen(Screen):
         self.playing, self.loop_start, self.loop = None, None, None
         self._update_status()
 
-    @work(thread=True, exclusive=True, group="checkpoints-pictures", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="checkpoints-pictures", exit_on_error=False,
+          name="drawing the waveforms")
     def _show_pictures(self) -> None:
         width = max(10, self.query_one("#listen-now", Static).size.width - 2)
 
@@ -505,7 +507,8 @@ class CheckpointsScreen(Screen):
         if self._fill_cancel is not None:
             self._fill_cancel.cancel()
 
-    @work(thread=True, exclusive=True, group="checkpoints-fill", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="checkpoints-fill", exit_on_error=False,
+          name="rendering the sample matrix")
     def fill(self, run_dir: Path, styles: list[str], cancel: CancelToken) -> None:
         from engine.errors import Cancelled
         from engine.evaluation.matrix import fill_matrix
@@ -515,16 +518,22 @@ class CheckpointsScreen(Screen):
             self.post_message(FillDone(made))
         except Cancelled as exc:
             self.post_message(FillDone(0, str(exc)))
-        except Exception as exc:  # a broken checkpoint or base model: say so, keep the screen
-            self.post_message(FillDone(0, f"rendering failed: {exc}"))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        super().on_worker_state_changed(event)  # the app's policy names what failed
+        if event.worker.group == "checkpoints-fill" and event.state == WorkerState.ERROR:
+            self._fill_ended()
 
     def on_fill_progress(self, message: FillProgress) -> None:
         self.query_one("#fill-progress", ProgressBar).update(total=message.progress.total,
                                                              progress=message.progress.done)
 
-    def on_fill_done(self, message: FillDone) -> None:
+    def _fill_ended(self) -> None:
         self._fill_cancel = None
         self.query_one("#fill-progress", ProgressBar).remove_class("busy")
+
+    def on_fill_done(self, message: FillDone) -> None:
+        self._fill_ended()
         if message.error:
             self.notify(message.error, title="Sample matrix", severity="warning")
         else:

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import (
     Button,
     Checkbox,
@@ -55,6 +54,7 @@ from engine.inference.bundle import GRAPHS, PRECISIONS
 from engine.inference.clip import Clip, ClipRequest, generate_clip
 from engine.progress import CancelToken, Progress
 from engine.workspace import display_path
+from screens.base import LofiScreen
 
 DEFAULT_PRECISIONS = ("fp32", "int8")  # fp32 is the reference the Verify step compares against
 
@@ -133,7 +133,7 @@ class StepFailed(Message):
         self.step, self.error = step, error
 
 
-class ExportScreen(Screen):
+class ExportScreen(LofiScreen):
     TITLE = "6 Export"
     # priority: the keys work while a field has focus too (an Input would take ctrl+e and ctrl+x itself)
     BINDINGS = [
@@ -265,7 +265,7 @@ class ExportScreen(Screen):
 
     # -- 1 Choose -----------------------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="export-runs", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-runs", exit_on_error=False, name="listing the runs")
     def load_runs(self) -> None:
         ws = self.app.workspace
         self.post_message(RunsLoaded(run_choices(ws), unfinished_exports(ws)))
@@ -310,7 +310,7 @@ class ExportScreen(Screen):
         if self.chosen is not None and event.value.strip():
             self.load_checkpoint(*self.chosen, Path(event.value.strip()).expanduser())
 
-    @work(thread=True, exclusive=True, group="export-checkpoint", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-checkpoint", exit_on_error=False, name="reading the checkpoint")
     def load_checkpoint(self, run: str, step: int, out: Path | None) -> None:
         try:
             info = checkpoint_info(self.app.workspace, run, step, out)
@@ -376,7 +376,7 @@ class ExportScreen(Screen):
         self.cancel_token.cancel()
         self.query_one("#export-state", Static).update("cancelling: the running stage finishes first, then it stops")
 
-    @work(thread=True, exclusive=True, group="export-run", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-run", exit_on_error=False, name="exporting")
     def run_export(self, request: ExportRequest, out: Path, cancel: CancelToken) -> None:
         from engine.export.exporter import export_checkpoint  # torch: only once an export runs
 
@@ -487,7 +487,7 @@ class ExportScreen(Screen):
         self.notify(f"rendering {prompts} prompt(s) x {seconds:g} s with {len(bundles)} bundles...", title="Verify")
         self.compare(list(bundles.values()), prompts, seconds, self.status.out / VERIFY_DIR)
 
-    @work(thread=True, exclusive=True, group="export-compare", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-compare", exit_on_error=False, name="comparing the precisions")
     def compare(self, bundles: list[Path], prompts: int, seconds: float, out: Path) -> None:
         from engine.export.precisions import compare_precisions
         from engine.metrics.embedders import load_embedder, models_dir
@@ -530,7 +530,7 @@ class ExportScreen(Screen):
         out = self.status.out / TRY_DIR / f"{bundle.name}-seed{request.seed}.wav"
         self.try_clip(bundle, request, out)
 
-    @work(thread=True, exclusive=True, group="export-try", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-try", exit_on_error=False, name="generating a clip")
     def try_clip(self, bundle: Path, request: ClipRequest, out: Path) -> None:
         try:
             self.post_message(ClipMade(generate_clip(bundle, request, out)))
@@ -553,7 +553,7 @@ class ExportScreen(Screen):
             self.query_one("#snippet", TextArea).text = setup_snippet(bundle)
             self.load_publish_plan(bundle)
 
-    @work(thread=True, exclusive=True, group="export-ship", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-ship", exit_on_error=False, name="reading what would be published")
     def load_publish_plan(self, bundle: Path) -> None:
         try:
             self.post_message(PlanLoaded(publish_plan(bundle)))
@@ -582,7 +582,7 @@ class ExportScreen(Screen):
         self.query_one("#publish-result", Static).update(f"publishing {bundle.name} to {repo}...")
         self.publish(bundle, repo, self.query_one("#private", Checkbox).value)
 
-    @work(thread=True, exclusive=True, group="export-publish", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="export-publish", exit_on_error=False, name="publishing to the Hub")
     def publish(self, bundle: Path, repo: str, private: bool) -> None:
         try:
             url = publish_bundle(bundle, repo, private, progress=lambda p: self.post_message(Uploaded(p)))

@@ -15,7 +15,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label, ProgressBar, Select, Static
 
 from engine.audio.playback import Player, open_player
@@ -25,6 +25,8 @@ from engine.listening.report import report_for, report_lines
 from engine.listening.session import Feedback, Session
 from engine.progress import CancelToken, Progress
 from lofi_tui.playback import PlaybackMixin
+from lofi_tui.workers import WorkerPolicy
+from screens.base import LofiScreen
 
 SEEK_SEC = 2.0
 KEYS = ("listen: a  b  x · space pause · ←/→ ±2 s · home restart · [ ] loop start/end · l no loop\n"
@@ -41,7 +43,7 @@ class AnswerSaved(Message):
         self.feedback, self.error = feedback, error
 
 
-class SessionScreen(Screen):
+class SessionScreen(LofiScreen):
     """One trial at a time. The player is the app's; switching keeps the position and the loop."""
 
     TITLE = "5 Listening"
@@ -180,7 +182,7 @@ class SessionScreen(Screen):
         self.saving = True
         self._save(self.choice)
 
-    @work(thread=True, exclusive=True, group="answer", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="answer", exit_on_error=False, name="saving the answer")
     def _save(self, choice: str) -> None:
         """Appending and fsyncing the answer is disk work: off the UI thread."""
         try:
@@ -262,7 +264,7 @@ COLUMNS = (("id", "Test"), ("kind", "Kind"), ("a", "A"), ("b", "B"), ("listener"
            ("verdict", "Verdict"))
 
 
-class ListeningScreen(Screen):
+class ListeningScreen(LofiScreen):
     TITLE = "5 Listening"
     AUTO_FOCUS = "#tests"
     BINDINGS = [
@@ -353,7 +355,7 @@ class ListeningScreen(Screen):
         self.query_one("#prepare-progress").add_class("busy")
         self._prepare(request)
 
-    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False, name="preparing the listening test")
     def _prepare(self, request) -> None:
         from engine.listening.prepare import create_test
 
@@ -383,7 +385,7 @@ class ListeningScreen(Screen):
             self._cancel.cancel()
 
 
-class ListenApp(PlaybackMixin, App[None]):
+class ListenApp(WorkerPolicy, PlaybackMixin, App[None]):
     """``lofi listen run ID``: the session screen on its own, with the dashboard's theme."""
 
     CSS_PATH = str(Path(__file__).parents[1] / "lofi_tui" / "lofi.tcss")

@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from engine.daemon.protocol import GenerateParams
+from engine.model.check import model_variant
 from engine.model.load import load_pipeline, model_identity, resolve_device
-from engine.model.variants import model_variant
 from engine.training.checkpoints import LORA_FILE
 
 

@@ -45,7 +45,7 @@ from engine.labels.styles import load_styles
 from engine.listening.report import checkpoint_notes
 from engine.metrics.embedders import Embedder, availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
-from engine.model.variants import model_variant
+from engine.model.check import model_variant
 from engine.progress import CancelToken, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig

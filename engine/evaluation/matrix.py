@@ -160,7 +160,7 @@ def fill_matrix(matrix: SampleMatrix, progress: ProgressCallback = no_progress,
     clips came from other weights or settings starts afresh.
     """
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples, reset_if_changed
-    from engine.model.variants import model_variant
+    from engine.model.check import model_variant
     from engine.training.config import TrainConfig
 
     sampler = model_variant(TrainConfig.load(matrix.run_dir).base_model).sampler(matrix.settings.steps)

@@ -116,7 +116,7 @@ def render(ws: Workspace, source: Source, jobs: list[Render], duration: float, s
         _render_bundle(source.path, todo, duration, steps, progress, cancel)
         return
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
-    from engine.model.variants import model_variant
+    from engine.model.check import model_variant
     from engine.training.config import TrainConfig
 
     assert source.run is not None  # checkpoints and base models are named by their run

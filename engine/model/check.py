@@ -63,6 +63,13 @@ def _fail(path: Path, problem: str) -> BaseModelError:
     return BaseModelError(f"base model {path}: {problem}; {REMEDY}")
 
 
+def model_variant(model_dir: Path | str) -> Variant:
+    """The variant of a diffusers-format checkpoint, from ``transformer/config.json`` (no weights loaded); a
+    missing or broken config says what to get, as :func:`check_base_model` does."""
+    root = Path(model_dir).expanduser().resolve()
+    return variant_of_config(_read_json(root / "transformer" / "config.json", root))
+
+
 def _read_json(path: Path, root: Path) -> dict[str, Any]:
     try:
         return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))

@@ -21,10 +21,8 @@ A checkpoint is turbo exactly when diffusers' ``AceStepPipeline`` thinks so: ``i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 TURBO_TABLE, LOGIT_NORMAL = "turbo-table", "logit-normal"
@@ -62,12 +60,6 @@ def is_turbo_config(config: dict[str, Any]) -> bool:
 
 def variant_of_config(transformer_config: dict[str, Any]) -> Variant:
     return TURBO if is_turbo_config(dict(transformer_config)) else BASE
-
-
-def model_variant(model_dir: Path | str) -> Variant:
-    """The variant of a diffusers-format checkpoint, from ``transformer/config.json`` (no weights loaded)."""
-    config = json.loads((Path(model_dir) / "transformer" / "config.json").read_text(encoding="utf-8"))
-    return variant_of_config(config)
 
 
 def condition_width(transformer_config: Mapping[str, Any]) -> int:

@@ -203,6 +203,6 @@ async def test_without_audio_it_says_so_once_and_rendering_without_a_model_fails
         await pilot.press("g")
         await _settle(pilot)
         await _settle(pilot)
-        failed = [m for title, m in app.said if title == "Sample matrix"]
-        assert failed and "/models/tiny" in failed[-1]
+        failed = [m for title, m in app.said if title == "Failed: rendering the sample matrix"]
+        assert failed and "/models/tiny" in failed[-1]  # the app's worker policy names what failed
         assert app.screen is screen and screen._fill_cancel is None

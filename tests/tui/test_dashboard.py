@@ -7,12 +7,15 @@ import subprocess
 import sys
 
 import psutil
+import pytest
 from textual.widgets import Input, OptionList, Select
 
 from engine.catalog.store import Catalog
 from engine.training.events import read_metrics
 from engine.training.runs import PID_FILE, run_status
 from lofi_tui.app import SCREENS, LofiApp, help_text
+from lofi_tui.widgets.line_table import LineTable
+from tests.audio_files import lofi_file
 from tests.tui.conftest import build_workspace, write_run
 from tests.tui.screen_text import region_lines, screen_lines, screen_text, toasts
 
@@ -55,6 +58,36 @@ async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_works
         assert len(rows) == 3 and not any("crushed" in r for r in rows)
 
 
+# 2 --------------------------------------------------------------------------------------------
+
+@pytest.mark.slow
+async def test_after_a_cancelled_import_the_table_and_the_detail_show_the_catalog(tui_workspace, player, tmp_path):
+    for i in range(4):
+        lofi_file(tmp_path / "new" / f"fresh beat {i}.wav", 31, seed=300 + i)
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 40), notifications=True) as pilot:
+        await _settle(app, pilot)
+        screen = app.screen
+        screen.run_import(tmp_path / "new")
+        await pilot.press("escape")  # cancel at once: at most the files already in progress are imported
+        for _ in range(600):
+            await _settle(app, pilot)
+            if "Import cancelled" in toasts(app):
+                break
+        assert "Import cancelled" in toasts(app)
+        await _settle(app, pilot)
+        stored = sorted(t.title for t in Catalog(tui_workspace.catalog_path).all())
+        table = screen.query_one("#tracks", LineTable)
+        assert sorted(t.title for t in table.items) == stored and len(stored) < 6 + 4
+        shown = region_lines(app, "#tracks")
+        assert all(any(line.startswith(title) for line in shown) for title in stored)  # every stored track on screen
+        highlighted = table.highlighted.title
+        assert region_lines(app, "#detail")[0].strip(" │") == highlighted  # the detail pane follows the table
+        await pilot.press("r")
+        await _settle(app, pilot)
+        assert sorted(t.title for t in table.items) == stored
+
+
 # 3: focus traps --------------------------------------------------------------------------------
 
 async def test_escape_and_enter_leave_the_filter_and_screen_keys_work_again(tui_workspace, player):
@@ -77,6 +110,19 @@ async def test_the_header_names_the_model_even_when_the_workspace_path_is_long(t
         await pilot.pause()
         header = screen_lines(app)[0]
         assert "…/deeper/my-lofi-ws" in header and "model: acestep-v15-xl-base" in header
+
+
+async def test_function_keys_switch_screens_from_inside_a_text_field(tui_workspace, player):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await pilot.press("3")
+        await pilot.pause()
+        app.screen.query_one("#f-run", Input).focus()
+        await pilot.press("4", "2")  # digits are part of a run name ...
+        assert app.screen.TITLE == "3 Training" and app.screen.query_one("#f-run", Input).value.endswith("42")
+        await pilot.press("f1")  # ... F1-F6 switch all the same
+        await pilot.pause()
+        assert app.screen.TITLE == "1 Catalog" and "1 Catalog" in screen_lines(app)[0]
 
 
 async def test_training_keys_work_from_a_form_field(tui_workspace, player):

@@ -8,11 +8,11 @@ import torch
 from engine.export.facts import prompt_spec
 from engine.inference.prompt import format_text
 from engine.labels.prompts import metadata_bpm
-from engine.model.check import BaseModelError, check_base_model
+from engine.model.check import BaseModelError, check_base_model, model_variant
 from engine.model.internals import format_prompt
 from engine.model.load import load_pipeline
 from engine.model.tiny import TINY_VARIANTS, build_tiny_checkpoint, build_tiny_pipeline
-from engine.model.variants import BASE, LOGIT_NORMAL, TURBO, TURBO_TABLE, condition_width, model_variant
+from engine.model.variants import BASE, LOGIT_NORMAL, TURBO, TURBO_TABLE, condition_width
 from engine.training.objective import draw_timestep, timestep_table
 
 
@@ -55,6 +55,8 @@ def test_each_variant_gets_its_own_sampler_and_training_settings(tmp_path):
     assert (BASE.steps, BASE.guidance, BASE.timesteps, BASE.cfg_dropout) == (50, 7.0, LOGIT_NORMAL, 0.15)
     assert BASE.sampler() == {"num_inference_steps": 50, "shift": 3.0, "guidance_scale": 7.0}
     assert TURBO.sampler(4, 3.0)["guidance_scale"] == 3.0
+    with pytest.raises(BaseModelError, match="missing transformer/config.json.*hf download ACE-Step/"):
+        model_variant(tmp_path / "not-downloaded")  # evaluation, samples and the daemon say what to get
 
 
 def test_turbo_trains_on_its_eight_timesteps_and_base_on_logit_normal_ones():
