@@ -24,6 +24,10 @@ class AudioError(LofiError):
         self.reason = reason
 
 
+class LabelError(LofiError):
+    """A labelling request (style, lyrics, flag, language, rating) that cannot be applied as given."""
+
+
 class SourcesError(LofiError):
     """A --sources sidecar (CSV or JSON) is malformed."""
 

@@ -41,9 +41,11 @@ class ScreenEntry:
 # The six screens, in one place: the number keys, the modes, the palette and the help are made from it.
 SCREENS = (
     ScreenEntry("1", "catalog", "Catalog", CatalogScreen,
-                "type in the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
-                "`enter` back to the table; `s`/`S` sort (or click a column); `space` play, `i` import, `d` style "
-                "distribution, `r` reload."),
+                "`/` goes to the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
+                "`enter` back to the table; `s`/`S` sort (or click a column); `space` play, `i` import (with a sources "
+                "sidecar, retrying failed files), `e` source record and language, `t` split train/validation, `b` "
+                "build the dataset, `delete` remove from the catalog (the source file stays), `escape` cancels an "
+                "import or build, `d` style distribution and license warnings, `r` reload."),
     ScreenEntry("2", "review", "Review", ReviewScreen,
                 "`space` play, `s` primary style, `S` add a style, `t` tags, `i` instrumental, `l` lyrics, `r` rating, "
                 "`f` flag, `a` approve (and go on), `x` exclude, `u` undo, `n`/`p` next/previous."),

@@ -21,7 +21,7 @@ CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 
 # command -> its module in lofi_tui.commands (a test checks this against what the modules define)
 COMMANDS = {
     "tui": "tui", "demo": "demo", "ingest": "ingest", "tracks": "catalog", "stats": "catalog", "split": "catalog",
-    "source": "catalog", "label": "label", "prompts": "label", "styles": "label", "dataset": "label",
+    "source": "catalog", "remove": "catalog", "label": "label", "prompts": "label", "styles": "label", "dataset": "label",
     "model": "model", "train": "train", "runs": "train", "eval": "evaluate", "checkpoints": "evaluate",
     "best": "evaluate", "samples": "samples", "report": "samples",
     "fad": "metrics", "models": "metrics", "export": "export", "publish": "export", "generate": "export",

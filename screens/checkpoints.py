@@ -157,20 +157,21 @@ class CheckpointsScreen(LofiScreen):
     TITLE = "4 Checkpoints"
     AUTO_FOCUS = "#matrix"
     BINDINGS = [
+        # The Footer fits 80 columns: the listening loop and the decisions; ? lists the rest.
         Binding("space", "play", "Play", id="checkpoints.play"),
-        Binding("right_square_bracket", "switch(1)", "Next ckpt", id="checkpoints.next"),
-        Binding("left_square_bracket", "switch(-1)", "Prev ckpt", id="checkpoints.previous"),
-        Binding("b", "against_base", "vs base", id="checkpoints.base"),
-        Binding("l", "loop", "Loop", id="checkpoints.loop"),
-        Binding("v", "loudness", "Loudness match", id="checkpoints.loudness"),
+        Binding("right_square_bracket", "switch(1)", "Next", id="checkpoints.next"),
+        Binding("left_square_bracket", "switch(-1)", "Previous checkpoint", show=False, id="checkpoints.previous"),
+        Binding("b", "against_base", "Base", id="checkpoints.base"),
+        Binding("l", "loop", "Loop", show=False, id="checkpoints.loop"),
+        Binding("v", "loudness", "Loudness match", show=False, id="checkpoints.loudness"),
         Binding("x", "stop", "Stop", show=False, id="checkpoints.stop"),
-        Binding("g", "fill", "Render missing", id="checkpoints.fill"),
+        Binding("g", "fill", "Render", id="checkpoints.fill"),
         Binding("escape", "cancel_fill", "Cancel rendering", show=False, id="checkpoints.cancel"),
         Binding("c", "category", "Category", show=False, id="checkpoints.category"),
         Binding("r", "next_run", "Next run", show=False, id="checkpoints.run"),
         Binding("s", "sort", "Sort table", show=False, id="checkpoints.sort"),
         Binding("S", "reverse", "Reverse sort", show=False, id="checkpoints.reverse"),
-        Binding("m", "mark_best", "Mark best", id="checkpoints.mark"),
+        Binding("m", "mark_best", "Best", id="checkpoints.mark"),
         Binding("M", "clear_best", "Clear best mark", show=False, id="checkpoints.clear"),
         Binding("a", "blind('abx')", "ABX test", show=False, id="checkpoints.abx"),
         Binding("p", "blind('preference')", "Preference test", show=False, id="checkpoints.preference"),

@@ -1,4 +1,5 @@
-"""Small modal dialogs shared by screens: a one-line prompt (with optional completion) and a style picker.
+"""Small modal dialogs shared by screens: a one-line prompt (with optional completion), a form, a confirmation,
+a report, the import dialog and a style picker.
 
 Every dialog sits in a scrolling container that fits an 80x24 terminal; questions and choices are plain
 text, never markup (a lyrics hint shows ``[Verse]``).
@@ -6,16 +7,16 @@ text, never markup (a lyrics hint shows ``[Verse]``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import VerticalScroll
+from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import Suggester, SuggestFromList
-from textual.widgets import Checkbox, Input, Label, OptionList
+from textual.widgets import Button, Checkbox, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.labels.styles import Taxonomy
@@ -69,13 +70,122 @@ class PromptDialog(ModalScreen[str | None]):
 
 
 @dataclass(frozen=True)
+class Field:
+    """One line of a :class:`FormDialog`: a text field, or a checkbox when ``value`` is a bool."""
+
+    name: str
+    label: str
+    value: str | bool = ""
+    placeholder: str = ""
+    paths: bool = False  # complete file and folder names (right arrow)
+    choices: tuple[str, ...] = ()  # complete from these
+
+
+FormValues = dict[str, str | bool]
+
+
+class FormDialog(ModalScreen[FormValues | None]):
+    """A few labelled fields; enter in any field submits. ``validate`` (the engine's own checks) returns a
+    message for values it refuses: the dialog shows it and stays open with what was typed."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel", id="form.cancel")]
+
+    def __init__(self, title: str, fields: Iterable[Field], *, note: str = "", enter: str = "saves",
+                 validate: Callable[[FormValues], str | None] | None = None) -> None:
+        super().__init__()
+        self.title_text, self.fields, self.note, self.validate = title, tuple(fields), note, validate
+        self.enter = enter  # what enter does, for the hint: "saves", "builds", ...
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog form"):
+            yield Label(self.title_text, markup=False, classes="form-title")
+            yield Static("", id="form-error", markup=False)
+            for f in self.fields:
+                if isinstance(f.value, bool):
+                    yield Checkbox(f.label, f.value, id=f"field-{f.name}", compact=True)
+                    continue
+                suggester = (PathSuggester() if f.paths else
+                             SuggestFromList(f.choices, case_sensitive=False) if f.choices else None)
+                with Horizontal(classes="form-row"):
+                    yield Label(f.label, markup=False)
+                    yield Input(f.value, placeholder=f.placeholder, id=f"field-{f.name}", suggester=suggester,
+                                compact=True)
+            hint = f"enter {self.enter} · tab next field · escape cancels"
+            if any(f.paths or f.choices for f in self.fields):
+                hint += " · right arrow completes"
+            yield Static(f"{self.note}\n{hint}" if self.note else hint, markup=False, classes="hint")
+
+    def on_mount(self) -> None:
+        self.query(Input).first().focus()  # not the scrolling container: enter must submit
+
+    def values(self) -> FormValues:
+        return {f.name: self.query_one(f"#field-{f.name}").value for f in self.fields}  # type: ignore[attr-defined]
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        values = self.values()
+        problem = self.validate(values) if self.validate else None
+        if problem:
+            self.query_one("#form-error", Static).update(problem)
+            self.query_one("#form-error").add_class("shown")
+            self.query_one(".dialog").scroll_home(animate=False)
+            return
+        self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class ConfirmDialog(ModalScreen[bool]):
+    """A yes/no question that says what will happen; ``y`` (or the button) confirms, ``n``/escape keep things."""
+
+    BINDINGS = [Binding("escape,n", "answer(False)", "Keep", id="confirm.no"),
+                Binding("y", "answer(True)", "Yes", id="confirm.yes")]
+    AUTO_FOCUS = "#confirm-no"  # enter on the default does nothing harmful
+
+    def __init__(self, question: str, yes: str) -> None:
+        super().__init__()
+        self.question, self.yes = question, yes
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Static(self.question, markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button(f"{self.yes} (y)", variant="error", id="confirm-yes", compact=True)
+                yield Button("Keep it (n)", id="confirm-no", compact=True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "confirm-yes")
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+
+class ReportDialog(ModalScreen[None]):
+    """The summary a command prints, as plain text that scrolls (a dataset build lists every style)."""
+
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close", id="report.close")]
+
+    def __init__(self, title: str, lines: Iterable[str]) -> None:
+        super().__init__()
+        self.title_text, self.lines = title, list(lines)
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(classes="dialog"):
+            yield Label(self.title_text, markup=False, classes="form-title")
+            yield Static("\n".join(self.lines), markup=False, id="report-text")
+            yield Static("escape or enter closes", classes="hint")
+
+
+@dataclass(frozen=True)
 class ImportRequest:
     path: str
     retry_errors: bool
+    sources: str = ""  # a CSV/JSON sidecar, as ``lofi ingest --sources``
 
 
 class ImportDialog(ModalScreen[ImportRequest | None]):
-    """Ask for a file or folder to import, with the ``lofi ingest --retry-errors`` option."""
+    """Ask for a file or folder to import, with ``lofi ingest``'s ``--sources`` and ``--retry-errors``."""
 
     BINDINGS = [Binding("escape", "cancel", "Cancel", id="import.cancel")]
     AUTO_FOCUS = "#answer"  # not the scrolling container: enter must submit the path
@@ -84,11 +194,18 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
         with VerticalScroll(classes="dialog"):
             yield Label("Import audio from a file or folder:")
             yield Input(placeholder="~/music/licensed", id="answer", suggester=PathSuggester())
-            yield Label("right arrow completes the path", markup=False, classes="hint")
+            yield Static("Sources sidecar (optional: CSV or JSON with provider, license, cost... per file name):",
+                         markup=False)
+            yield Input(placeholder="~/music/purchases.csv", id="sources", suggester=PathSuggester())
+            yield Static("right arrow completes a path · tab next field · enter imports", markup=False,
+                         classes="hint")
             yield Checkbox("Retry files whose last import failed", id="retry-errors")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
-        self.dismiss(ImportRequest(event.value, self.query_one("#retry-errors", Checkbox).value))
+        event.stop()
+        self.dismiss(ImportRequest(self.query_one("#answer", Input).value,
+                                   self.query_one("#retry-errors", Checkbox).value,
+                                   self.query_one("#sources", Input).value.strip()))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

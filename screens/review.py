@@ -61,20 +61,22 @@ class Edit:
 class ReviewScreen(LofiScreen):
     TITLE = "2 Review"
     BINDINGS = [
+        # The Footer shows the review loop and fits 80 columns; the status line lists the other keys.
         Binding("space", "play", "Play", id="review.play"),
-        Binding("s", "styles", "Styles", id="review.styles"),
-        Binding("S", "add_style", "Add style", show=False, id="review.add_style"),
-        Binding("t", "tags", "Tags", id="review.tags"),
-        Binding("i", "instrumental", "Instrumental", id="review.instrumental"),
-        Binding("l", "lyrics", "Lyrics", id="review.lyrics"),
-        Binding("r", "rate", "Rate", id="review.rate"),
-        Binding("f", "flag", "Flag", id="review.flag"),
         Binding("a", "approve", "Approve", id="review.approve"),
         Binding("x", "exclude", "Exclude", id="review.exclude"),
+        Binding("s", "styles", "Style", id="review.styles"),
         Binding("u", "undo", "Undo", id="review.undo"),
-        Binding("n,j", "next", "Next", id="review.next"),
-        Binding("p,k", "previous", "Previous", id="review.previous"),
+        Binding("S", "add_style", "Add style", show=False, id="review.add_style"),
+        Binding("t", "tags", "Tags", show=False, id="review.tags"),
+        Binding("i", "instrumental", "Instrumental", show=False, id="review.instrumental"),
+        Binding("l", "lyrics", "Lyrics", show=False, id="review.lyrics"),
+        Binding("r", "rate", "Rate", show=False, id="review.rate"),
+        Binding("f", "flag", "Flag", show=False, id="review.flag"),
+        Binding("n,j", "next", "Next", show=False, id="review.next"),
+        Binding("p,k", "previous", "Previous", show=False, id="review.previous"),
     ]
+    MORE_KEYS = "S add style · t tags · i instrumental · l lyrics · r rate · f flag · n/p next/previous"
 
     def __init__(self) -> None:
         super().__init__()
@@ -144,7 +146,8 @@ class ReviewScreen(LofiScreen):
         text.append("Rating  ", style="bold")
         text.append(" ".join(f"{r.rating}/5 ({r.by})" for r in t.ratings) or "-")
         card.update(text)
-        self.status(f"track {self.position + 1} of {len(self.queue)} · {len(self.undo)} change(s) to undo")
+        self.status(f"track {self.position + 1} of {len(self.queue)} · {len(self.undo)} change(s) to undo · "
+                    f"{self.MORE_KEYS}")
 
     # -- changes: one writer, in order -------------------------------------------------------
 

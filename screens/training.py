@@ -25,6 +25,7 @@ from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select,
 from textual_plotext import PlotextPlot
 
 from engine.catalog.split import split_unassigned
+from engine.catalog.stats import trains_unlicensed, unlicensed_note
 from engine.catalog.store import Catalog
 from engine.errors import LofiError
 from engine.model.check import check_base_model, gpu_memory_gb, training_memory
@@ -59,9 +60,18 @@ class MetricsLines(Message):
 
 
 class RunLaunched(Message):
-    def __init__(self, config: TrainConfig, process: subprocess.Popen, split_note: str | None = None) -> None:
+    def __init__(self, config: TrainConfig, process: subprocess.Popen, split_note: str | None = None,
+                 warning: str | None = None) -> None:
         super().__init__()
-        self.config, self.process, self.split_note = config, process, split_note
+        self.config, self.process, self.split_note, self.warning = config, process, split_note, warning
+
+
+class LicenseNote(Message):
+    """How many tracks a run on the workspace would train on without a license."""
+
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
 
 
 def parse_setting(setting: Setting, text: str) -> object:
@@ -145,6 +155,24 @@ class TrainingScreen(LofiScreen):
         self.query_one("#f-base_model").add_class("wide")
         self._refresh_runs(attach_running=True)
         self.set_interval(1.0, self._poll_processes)
+        self.check_licenses()
+
+    def on_screen_resume(self) -> None:
+        self.check_licenses()  # licenses may have been recorded on the Catalog since
+
+    @work(thread=True, exclusive=True, group="licenses", exit_on_error=False, name="checking licenses")
+    def check_licenses(self) -> None:
+        """Say before a run starts what the trainer would otherwise only write to train.log."""
+        tracks = Catalog(self.app.workspace.catalog_path).all()
+        self.post_message(LicenseNote(sum(trains_unlicensed(t) for t in tracks)))
+
+    def on_license_note(self, message: LicenseNote) -> None:
+        """One short line that fits 80 columns; the Catalog's ``d`` names the tracks, starting a run says it all."""
+        n = message.count
+        line = self.query_one(StatusLine)
+        line.update(f"⚠ {n} track{'s' if n > 1 else ''} to train on {'have' if n > 1 else 'has'} no license "
+                    "(on Catalog: d lists, e records)" if n else "")
+        line.set_class(bool(n), "warning")
 
     def on_unmount(self) -> None:
         self._stop_follow.set()
@@ -200,17 +228,21 @@ class TrainingScreen(LofiScreen):
     @work(thread=True, exclusive=True, group="launch", exit_on_error=False, name="starting a run")
     def launch(self, config: TrainConfig) -> None:
         summary = check_base_model(config.base_model)  # fail fast with the remedy, before a run exists
-        note = None
+        note = warning = None
         if config.dataset is None:  # tracks accepted since the last `lofi split` get a split, and we say so
-            note = split_unassigned(Catalog(self.app.workspace.catalog_path)).summary() or None
+            catalog = Catalog(self.app.workspace.catalog_path)
+            note = split_unassigned(catalog).summary() or None
+            warning = None if config.require_license else unlicensed_note(catalog.all())
         path = create_run(self.app.workspace, config)
         note = "\n".join(filter(None, (note, memory_note(summary, config))))
-        self.post_message(RunLaunched(config, start_run(path, detach=True), note))
+        self.post_message(RunLaunched(config, start_run(path, detach=True), note, warning))
 
     def on_run_launched(self, message: RunLaunched) -> None:
         self._started.append(message.process)
         if message.split_note:
             self.notify(message.split_note, title="Starting")
+        if message.warning:  # the run goes on, as `lofi train` does; the person hears it now, not in train.log
+            self.notify(message.warning, title="Training on unlicensed tracks", severity="warning", timeout=15)
         self.app.show_model(message.config.base_model)
         self.attach_run(message.config.run)
 
@@ -296,20 +328,18 @@ class TrainingScreen(LofiScreen):
         self._redraw()
 
     def _redraw(self) -> None:
-        steps = sorted(self.metrics.steps)
         chart = self.query_one("#loss-chart", LineChart)
         plt = chart.plt
         plt.clear_data()
         smoothing = SMOOTHING[self.smoothing]
         plt.title(f"loss: {self.following or '-'} (smoothing {smoothing:g})")
         stats = self.query_one("#train-stats", Static)
-        if not steps or self.config is None:
+        if not self.metrics.steps or self.config is None:
             chart.refresh()
             stats.update(Text(f"{self.following}: waiting for the first step..." if self.following else
                               "No run attached: start one (ctrl+s) or pick one under Follow run."))
             return
-        x = np.array(steps, dtype=np.float64)
-        loss = np.array([self.metrics.steps[s]["loss"] for s in steps])
+        x, loss = self.metrics.column("step"), self.metrics.column("loss")
         width = max(10, chart.size.width - 10)
         raw = decimate_minmax(x, loss, width)
         smoothed = ema(loss, smoothing)
@@ -322,18 +352,17 @@ class TrainingScreen(LofiScreen):
             small = self.query_one(chart_id, LineChart)
             small.plt.clear_data()
             small.plt.title(title)
-            values = np.array([self.metrics.steps[s].get(key) or 0.0 for s in steps], dtype=np.float64)
-            series = decimate_minmax(x, values, max(10, small.size.width - 8))
+            series = decimate_minmax(x, self.metrics.column(key), max(10, small.size.width - 8))
             small.plt.plot(series.x.tolist(), series.high.tolist(), color="green", marker="braille")
             small.refresh()
-        last = self.metrics.steps[steps[-1]]
+        last = self.metrics.steps[int(x[-1])]
         max_steps = self.config.max_steps
-        line = (f"{self.following} {self.status} · step {steps[-1]}/{max_steps}  loss {last['loss']:.4f} "
+        line = (f"{self.following} {self.status} · step {int(x[-1])}/{max_steps}  loss {last['loss']:.4f} "
                 f"(smoothed {smoothed[-1]:.4f})  lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}")
         if self.status == "running":
-            recent = [self.metrics.steps[s]["step_time"] for s in steps[-50:]]
-            rate = 1.0 / float(np.median(recent)) if recent and np.median(recent) > 0 else 0.0
-            eta = (max_steps - steps[-1]) / rate if rate else float("inf")
+            recent = self.metrics.column("step_time")[-50:]
+            rate = 1.0 / float(np.median(recent)) if recent.size and np.median(recent) > 0 else 0.0
+            eta = (max_steps - int(x[-1])) / rate if rate else float("inf")
             second = f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB"
         else:
             second = "not running: ctrl+r resumes (a new Steps value extends the run)"

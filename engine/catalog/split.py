@@ -21,9 +21,15 @@ from engine.catalog.track import (
     SPLIT_VALIDATION,
     Track,
 )
+from engine.errors import LofiError
 
 DEFAULT_RATIO = 0.1
 DEFAULT_SEED = 0
+MAX_RATIO = 0.9  # a holdout larger than this leaves too little to train on
+
+
+class SplitError(LofiError):
+    """A validation share outside what a split can use."""
 
 
 @dataclass
@@ -45,6 +51,12 @@ class SplitReport:
         values = list(self.assigned.values())
         return {SPLIT_TRAIN: values.count(SPLIT_TRAIN), SPLIT_VALIDATION: values.count(SPLIT_VALIDATION)}
 
+    def result_line(self) -> str:
+        """What ``lofi split`` prints and the dashboard shows after a split."""
+        totals = self.totals
+        return (f"assigned {len(self.assigned)} tracks; now {totals[SPLIT_TRAIN]} train, "
+                f"{totals[SPLIT_VALIDATION]} validation")
+
     def summary(self) -> str | None:
         """One line for the person who started training or a dataset build; None when nothing changed."""
         if not self.assigned:
@@ -62,10 +74,17 @@ def eligible(track: Track) -> bool:
     return track.status == ACCEPTED and FLAG_EXCLUDED not in track.flags
 
 
+def check_ratio(ratio: float) -> float:
+    """The validation share if a split can use it; otherwise a message with the range and the default."""
+    if not 0.0 <= ratio <= MAX_RATIO:
+        raise SplitError(f"validation share {ratio:g} is out of range: give a value from 0 to {MAX_RATIO:g} "
+                         f"(the default {DEFAULT_RATIO:g} holds out one track in ten)")
+    return ratio
+
+
 def assign_splits(catalog: Catalog, ratio: float = DEFAULT_RATIO, seed: int = DEFAULT_SEED) -> SplitReport:
     """Give every eligible track without a split one; see the module docstring for the rules."""
-    if not 0.0 <= ratio < 1.0:
-        raise ValueError("validation ratio must be in [0, 1)")
+    check_ratio(ratio)
     report = SplitReport()
     with catalog.transaction():
         strata: dict[str, list[Track]] = defaultdict(list)

@@ -30,9 +30,11 @@ from engine.catalog.track import (
     SPLIT_VALIDATION,
     Track,
 )
+from engine.errors import Cancelled
 from engine.labels.labelling import lyrics_text, refresh_files, repair_locations
 from engine.labels.prompts import metadata_bpm
 from engine.labels.styles import Taxonomy
+from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.workspace import Workspace
 
 
@@ -46,6 +48,17 @@ class DatasetReport:
     underrepresented: list[str] = field(default_factory=list)
     splits_assigned: dict[str, int] = field(default_factory=dict)  # split -> tracks that had none before
     split_note: str | None = None  # says so, when any were assigned
+
+    def notes(self) -> list[tuple[str, str]]:
+        """(label, text) lines a person should read, in the order ``lofi dataset build`` prints them: the
+        split note, each track left out with the reason, each warning."""
+        lines = [("", self.split_note)] if self.split_note else []
+        lines += [("left out", f"{tid[:8]}: {reason}") for tid, reason in self.left_out.items()]
+        return lines + [("warning", w) for w in self.warnings]
+
+    def result_line(self) -> str:
+        return (f"wrote {self.written.get('train', 0)} training and {self.written.get('validation', 0)} "
+                f"validation tracks to {self.out}")
 
 
 def dataset_name(track: Track) -> str:
@@ -65,7 +78,10 @@ def _place(src: Path, dst: Path) -> None:
 
 
 def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path,
-                  allow_unlicensed: bool = False) -> DatasetReport:
+                  allow_unlicensed: bool = False, progress: ProgressCallback = no_progress,
+                  cancel: CancelToken | None = None) -> DatasetReport:
+    """Write the dataset folder; ``progress`` hears about each track placed. A cancel stops between tracks
+    and writes no manifest (the tracks placed so far stay; building again redoes them quickly)."""
     out = Path(out).resolve()
     report = DatasetReport(out)
     repair_locations(ws, catalog)
@@ -88,7 +104,11 @@ def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path
             if not t.source.licensed:
                 report.warnings.append(f"{t.id} ({t.title}) has no license recorded; included as asked")
     lines = []
-    for t in chosen:
+    progress(Progress(0, len(chosen), "starting"))
+    for i, t in enumerate(chosen):
+        if cancel is not None and cancel.cancelled:
+            raise Cancelled(f"dataset build cancelled after {i} of {len(chosen)} tracks; {out} has no "
+                            "manifest.jsonl yet: build again to finish it")
         refresh_files(ws, t, taxonomy)  # make sure the text files match the catalog
         lyrics = lyrics_text(t, taxonomy)
         assert t.prompt is not None and lyrics is not None  # refresh_files set the prompt; chosen tracks have lyrics
@@ -113,6 +133,7 @@ def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path
             "styles": t.styles,
             "split": t.split,
         }, ensure_ascii=False))
+        progress(Progress(i + 1, len(chosen), t.title))
     atomic_write_text(out / "manifest.jsonl", "\n".join(lines) + ("\n" if lines else ""))
     stats = catalog_stats(chosen, taxonomy.ids)
     report.per_style, report.underrepresented = stats.by_style, stats.underrepresented

@@ -28,17 +28,14 @@ from engine.catalog.track import (
     Rating,
     Track,
 )
-from engine.errors import LofiError
+from engine.errors import LabelError
 from engine.labels.categories import CATEGORIES
+from engine.labels.languages import check_language
 from engine.labels.lyrics import INSTRUMENTAL, normalize_lyrics
 from engine.labels.prompts import build_prompt, parse_tag_edits
 from engine.labels.styles import Taxonomy
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.workspace import Workspace
-
-
-class LabelError(LofiError):
-    """A labelling request that cannot be applied as given."""
 
 
 def check_flag(flag: str) -> None:
@@ -187,7 +184,7 @@ def _apply(track: Track, change: LabelChange, taxonomy: Taxonomy) -> None:
         track.instrumental = normalised == INSTRUMENTAL
         track.lyrics = None if track.instrumental else normalised
     if change.language is not None:
-        track.language = change.language.strip().lower() or None
+        track.language = check_language(change.language)
     if change.tags is not None:
         add, remove = parse_tag_edits(change.tags)
         edits = track.tag_edits

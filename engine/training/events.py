@@ -20,6 +20,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+
+from engine.training.series import StepColumns
+
 EVENTS = ("started", "resumed", "checkpoint_saved", "sample_generated", "divergence", "rollback", "stopped",
           "finished", "failed")
 
@@ -61,6 +65,16 @@ class NoMetrics(MetricsWriter):
 class RunMetrics:
     steps: dict[int, dict[str, Any]] = field(default_factory=dict)  # last line per step
     events: list[dict[str, Any]] = field(default_factory=list)
+    columns: StepColumns = field(default_factory=StepColumns, repr=False, compare=False)
+
+    def add_step(self, record: dict[str, Any]) -> None:
+        step = int(record["step"])
+        self.steps[step] = record
+        self.columns.add(step, record)
+
+    def column(self, key: str) -> np.ndarray:
+        """``key`` of every step, in step order, as a float array (``"step"`` gives the steps themselves)."""
+        return self.columns.column(key, self.steps)
 
     def losses(self) -> list[float]:
         return [self.steps[s]["loss"] for s in sorted(self.steps)]
@@ -75,7 +89,7 @@ def parse_lines(lines: list[str], into: RunMetrics | None = None) -> RunMetrics:
         except json.JSONDecodeError:
             continue
         if record.get("type") == "step":
-            metrics.steps[int(record["step"])] = record
+            metrics.add_step(record)
         elif record.get("type") == "event":
             metrics.events.append(record)
     return metrics

@@ -8,7 +8,7 @@ spike still shows, and drawing costs O(width) whatever the length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,3 +46,41 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     acc = lfilter([1 - smoothing], [1, -smoothing], values)
     weight = 1 - smoothing ** np.arange(1, values.size + 1)
     return cast(np.ndarray, acc / weight)
+
+
+class StepColumns:
+    """Per-step metrics as numpy columns for charts, kept current as lines arrive, so a redraw at 100,000 steps
+    does not walk 100,000 records: a step after the last one is appended (amortised O(1) per column); a step
+    written again (a resume or a rollback replays from a checkpoint) makes the next read rebuild once."""
+
+    def __init__(self) -> None:
+        self._records: list[dict[str, Any]] = []  # one per step, in step order
+        self._last = -1
+        self._stale = False
+        self._columns: dict[str, tuple[np.ndarray, int]] = {}  # key -> (buffer, rows filled)
+
+    def add(self, step: int, record: dict[str, Any]) -> None:
+        if step > self._last and not self._stale:
+            self._records.append(record)
+            self._last = step
+        else:
+            self._stale = True
+
+    def column(self, key: str, steps: dict[int, dict[str, Any]]) -> np.ndarray:
+        """``key`` of every step in step order (a missing value reads 0); ``steps`` is the step table to rebuild
+        from after a rewrite."""
+        if self._stale:
+            self._records = [steps[s] for s in sorted(steps)]
+            self._last = int(self._records[-1]["step"]) if self._records else -1
+            self._columns.clear()
+            self._stale = False
+        buffer, filled = self._columns.get(key, (np.empty(0), 0))
+        rows = len(self._records)
+        if filled < rows:
+            if buffer.size < rows:
+                grown = np.empty(max(rows, 2 * buffer.size))
+                grown[:filled] = buffer[:filled]
+                buffer = grown
+            buffer[filled:rows] = [float(r.get(key) or 0.0) for r in self._records[filled:]]
+            self._columns[key] = (buffer, rows)
+        return buffer[:rows]

@@ -1,4 +1,4 @@
-"""Catalog queries and edits: ``lofi tracks``, ``lofi stats``, ``lofi split``, ``lofi source``."""
+"""Catalog queries and edits: ``lofi tracks``, ``lofi stats``, ``lofi split``, ``lofi source``, ``lofi remove``."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from engine.catalog.remove import remove_track
 from engine.catalog.sources import edit_source
 from engine.catalog.split import DEFAULT_RATIO, DEFAULT_SEED, assign_splits
-from engine.catalog.stats import catalog_stats
+from engine.catalog.stats import catalog_stats, unlicensed_note
 from engine.catalog.store import Catalog
 from engine.catalog.track import Track, short_flags
 from engine.labels.styles import load_styles
@@ -61,7 +62,8 @@ def tracks_cmd(ctx: click.Context, status: str | None, style: str | None, flag: 
 @click.pass_context
 def stats_cmd(ctx: click.Context, as_json: bool) -> None:
     """Counts per status, category and style; underrepresented styles are marked."""
-    stats = catalog_stats(_catalog(ctx).all(), load_styles().ids)
+    tracks = _catalog(ctx).all()
+    stats = catalog_stats(tracks, load_styles().ids)
     if as_json:
         emit_json(stats)
         return
@@ -76,6 +78,8 @@ def stats_cmd(ctx: click.Context, as_json: bool) -> None:
         under = style in stats.underrepresented
         table.add_row(style, str(n), Text("underrepresented", style="yellow") if under else "")
     stdout.print(table)
+    if note := unlicensed_note(tracks):
+        stderr.print(Text("warning ", style="yellow") + Text(note))
 
 
 @main.command("split")
@@ -89,9 +93,7 @@ def split_cmd(ctx: click.Context, ratio: float, seed: int, as_json: bool) -> Non
     if as_json:
         emit_json({"assigned": report.assigned, "per_style": report.per_style, "totals": report.totals})
         return
-    totals = report.totals
-    stderr.print(f"assigned {len(report.assigned)} tracks; now {totals['train']} train, "
-                 f"{totals['validation']} validation")
+    stderr.print(report.result_line())
 
 
 @main.command("source")
@@ -114,3 +116,23 @@ def source_cmd(ctx: click.Context, track: str, license_: str | None, as_json: bo
         s = updated.source
         stderr.print(f"{updated.id} {updated.title}: provider={s.provider} license={s.license} cost={s.cost} "
                      f"{s.currency or ''} acquired={s.acquired}", markup=False, highlight=False)
+
+
+@main.command("remove")
+@click.argument("track")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def remove_cmd(ctx: click.Context, track: str, yes: bool, as_json: bool) -> None:
+    """Remove TRACK from the catalog with the workspace's copies of it; the source file is never deleted."""
+    ws = workspace_of(ctx)
+    catalog = Catalog(ws.catalog_path)
+    found = catalog.find(track)
+    if not yes:  # asked on stderr, so --json output stays clean
+        click.confirm(f"Remove {found.id[:8]} {found.title} from the catalog? Its source file stays on disk "
+                      f"({found.source_path})", abort=True, err=True)
+    removed = remove_track(ws, catalog, found.id)
+    if as_json:
+        emit_json({"removed": removed.track.id, "deleted": removed.deleted, "source": removed.track.source_path})
+    else:
+        stderr.print(removed.result_line(), highlight=False)

@@ -113,16 +113,14 @@ def dataset_group() -> None:
 def dataset_build_cmd(ctx: click.Context, out: Path, allow_unlicensed: bool, as_json: bool) -> None:
     """Write OUT: name.mp3 + name_prompt.txt + name_lyrics.txt, validation/, manifest.jsonl."""
     ws = workspace_of(ctx)
-    report = build_dataset(ws, Catalog(ws.catalog_path), load_styles(), out, allow_unlicensed=allow_unlicensed)
+    with progress_bar("dataset", enabled=not as_json) as on_progress:
+        report = build_dataset(ws, Catalog(ws.catalog_path), load_styles(), out, allow_unlicensed=allow_unlicensed,
+                               progress=on_progress)
     if as_json:
         emit_json(report)
         return
-    if report.split_note:
-        stderr.print(report.split_note)
-    for tid, reason in report.left_out.items():
-        stderr.print(Text("left out ", style="yellow") + Text(f"{tid[:8]}: {reason}"))
-    for warning in report.warnings:
-        stderr.print(Text("warning ", style="yellow") + Text(warning))
+    for label, text in report.notes():
+        stderr.print(Text(f"{label} " if label else "", style="yellow") + Text(text))
     table = Table(title="Tracks per style")
     table.add_column("style")
     table.add_column("tracks", justify="right")
@@ -130,5 +128,4 @@ def dataset_build_cmd(ctx: click.Context, out: Path, allow_unlicensed: bool, as_
     for style, n in report.per_style.items():
         table.add_row(style, str(n), Text("underrepresented", style="yellow") if style in report.underrepresented else "")
     stdout.print(table)
-    stderr.print(f"wrote {report.written.get('train', 0)} training and {report.written.get('validation', 0)} "
-                 f"validation tracks to {report.out}")
+    stderr.print(report.result_line(), markup=False, highlight=False)

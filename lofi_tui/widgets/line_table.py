@@ -108,7 +108,10 @@ class LineTable(ScrollView, Generic[T], can_focus=True):
         self.virtual_size = Size(self.virtual_size.width, len(self.items) + 1)
         ids = keep is not None and self.identity(keep)
         index = next((i for i, t in enumerate(self.items) if self.identity(t) == ids), 0) if keep is not None else 0
-        self.cursor = min(index, max(0, len(self.items) - 1))
+        cursor = min(index, max(0, len(self.items) - 1))
+        if cursor == self.cursor:  # no watch fires, but the item under the cursor may be a new version of it
+            self.post_message(self.Highlighted(self, self.highlighted))
+        self.cursor = cursor
         self.refresh()
 
     @property

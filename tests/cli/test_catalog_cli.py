@@ -11,9 +11,9 @@ import pytest
 from tests.audio_files import lofi_file
 
 
-def lofi(ws: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+def lofi(ws: Path, *args: str, check: bool = True, input: str | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run([sys.executable, "-m", "lofi_tui", "--workspace", str(ws), *args],
-                          capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "120"})
+                          capture_output=True, text=True, timeout=300, input=input, env={**os.environ, "COLUMNS": "120"})
     if check and proc.returncode != 0:
         raise AssertionError(f"lofi {' '.join(args)} failed:\n{proc.stderr}")
     return proc
@@ -108,3 +108,18 @@ def test_workspace_from_environment(tmp_path, sources):
                           capture_output=True, text=True, env={**os.environ, "LOFI_WORKSPACE": str(env_ws)})
     assert proc.returncode == 0, proc.stderr
     assert (env_ws / "catalog.json").exists()
+
+
+def test_stats_warn_about_unlicensed_training_and_remove_keeps_the_source(tmp_path, sources):
+    folder, sidecar = sources
+    ws = tmp_path / "ws"
+    lofi(ws, "ingest", str(folder), "--jobs", "1", "--sources", str(sidecar))
+    stats = lofi(ws, "stats")
+    assert "warning 1 track(s) headed for training have no license recorded (beta)" in stats.stderr
+    kept = lofi(ws, "remove", "beta", input="n\n", check=False)
+    assert kept.returncode == 1 and "Its source file stays on disk" in kept.stderr
+    assert (folder / "beta.wav").exists() and "beta" in lofi(ws, "tracks").stdout
+    removed = json.loads(lofi(ws, "remove", "beta", "--yes", "--json").stdout)
+    assert removed["source"] == str((folder / "beta.wav").resolve()) and len(removed["deleted"]) == 4
+    assert (folder / "beta.wav").exists() and "beta" not in lofi(ws, "tracks").stdout
+    assert "no license" not in lofi(ws, "stats").stderr

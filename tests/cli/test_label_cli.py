@@ -20,6 +20,8 @@ def test_label_prompts_and_dataset_from_the_command_line(tmp_path):
 
     bad = lofi(ws, "label", "night drive", "--style", "NOPE-01", check=False)
     assert bad.returncode == 1 and "unknown style 'NOPE-01'" in bad.stderr
+    typo = lofi(ws, "label", "night drive", "--language", "jp", check=False)
+    assert typo.returncode == 1 and "error: unknown vocal language 'jp' (did you mean ja?)" in typo.stderr
 
     regen = json.loads(lofi(ws, "prompts", "--json").stdout)
     assert regen["tracks"] == 1 and regen["changed"] == []

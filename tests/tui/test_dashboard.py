@@ -42,6 +42,17 @@ async def test_rows_header_and_status_line_are_on_screen_at_start_without_a_resi
             "flags fit at 160 columns"
 
 
+@pytest.mark.parametrize("key", [s.key for s in SCREENS])
+async def test_every_footer_fits_80_columns_and_the_status_line_shows_above_it(tui_workspace, player, key):
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _settle(app, pilot)
+        await pilot.press(key)
+        await _settle(app, pilot)
+        footer = screen_lines(app)[-1]
+        assert "? Help" in footer and "q Quit" in footer, f"cut: {footer!r}"
+
+
 async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_workspace, player):
     app = LofiApp(tui_workspace, player=player)
     async with app.run_test(size=(120, 32)) as pilot:

@@ -3,11 +3,14 @@ filter language and review queue, and the audio picture."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 
 from engine.audio import synth
 from engine.audio.picture import track_picture
 from engine.catalog.query import filter_tracks, review_queue
+from engine.training.events import parse_lines
 from engine.training.series import decimate_minmax, ema
 from tests.tui.conftest import _track
 
@@ -28,6 +31,22 @@ def test_decimation_just_above_the_width_keeps_the_steps_in_order():
     """Buckets of one sample once drew the last step first: a stray line across the chart."""
     cols = decimate_minmax(np.arange(1, 61), np.linspace(2, 0, 60), 50)
     assert cols.x[0] == 1 and np.all(np.diff(cols.x) > 0) and cols.x[-1] <= 60
+
+
+def test_step_columns_follow_appended_steps_and_a_rollback_that_rewrites_them():
+    def line(step: int, loss: float, **extra) -> str:
+        return json.dumps({"type": "step", "step": step, "loss": loss, **extra})
+
+    metrics = parse_lines([line(s, 1.0 / s, lr=1e-4) for s in range(1, 6)])
+    assert metrics.column("step").tolist() == [1, 2, 3, 4, 5]
+    assert metrics.column("loss").tolist() == [1.0, 0.5, 1 / 3, 0.25, 0.2]
+    parse_lines([line(6, 0.1)], metrics)  # appended: no lr on this line
+    assert metrics.column("loss")[-1] == 0.1 and metrics.column("lr").tolist() == [1e-4] * 5 + [0.0]
+    parse_lines([line(4, 9.0), line(5, 8.0)], metrics)  # a rollback to step 3 replays 4 and 5
+    assert metrics.column("step").tolist() == [1, 2, 3, 4, 5, 6]
+    assert metrics.column("loss").tolist()[3:] == [9.0, 8.0, 0.1]
+    big = parse_lines([line(s, float(s)) for s in range(1, 100_001)])
+    assert big.column("loss").size == 100_000 and big.column("loss")[-1] == 100_000.0
 
 
 def test_short_series_are_drawn_as_they_are():

@@ -68,3 +68,31 @@ def test_split_unassigned_is_lofi_split_with_its_defaults_and_says_what_it_did(t
     assert report.newly_assigned == {"train": 25, "validation": 3}
     assert report.summary().startswith("28 accepted tracks had no split: assigned 25 to train and 3 to validation")
     assert split_unassigned(c).summary() is None  # nothing left to assign: nothing to say
+
+
+def test_a_share_out_of_range_is_refused_with_the_range_and_nothing_changes(tmp_path):
+    import pytest
+
+    from engine.catalog.split import SplitError
+
+    c = Catalog(tmp_path / "c.json")
+    c.put_many(_tracks(20, "CORE-01"))
+    for bad in (0.95, -0.1):
+        with pytest.raises(SplitError, match=f"validation share {bad:g} is out of range: give a value from 0 to 0.9"):
+            assign_splits(c, ratio=bad)
+    assert set(_splits(c).values()) == {"none"}
+    assert assign_splits(c, ratio=0.1).result_line() == "assigned 20 tracks; now 18 train, 2 validation"
+
+
+def test_unlicensed_tracks_headed_for_training_are_named(tmp_path):
+    from engine.catalog.stats import catalog_stats, unlicensed_note
+    from engine.catalog.track import SourceRecord
+
+    tracks = _tracks(4, "CORE-01")
+    tracks[0].source = SourceRecord(license="royalty-free")
+    tracks[1].split = "validation"  # held out: never trained on
+    tracks[2].flags = ["excluded"]
+    assert catalog_stats(tracks).unlicensed_training == [tracks[3].id]
+    assert unlicensed_note(tracks).startswith("1 track(s) headed for training have no license recorded (3)")
+    tracks[3].source = SourceRecord(license="CC-BY-4.0")
+    assert unlicensed_note(tracks) is None

@@ -158,3 +158,62 @@ def test_dataset_build_layout_manifest_and_refusals(env, tmp_path):
     assert "CORE-01" in report.per_style and "VOCAL-05" in report.underrepresented
     everything = build_dataset(ws, catalog, tax, tmp_path / "ds2", allow_unlicensed=True)
     assert ids["gamma"] not in everything.left_out and any("no license" in w for w in everything.warnings)
+
+
+def test_language_is_a_code_ace_step_knows_and_a_typo_is_refused(env):
+    ws, catalog, tax, ids = env
+    before = ws.catalog_path.read_text()
+    with pytest.raises(LabelError, match=r"unknown vocal language 'jp' \(did you mean ja\?\)"):
+        apply_label(ws, catalog, tax, ids["alpha"], LabelChange(language="jp"))
+    with pytest.raises(LabelError, match="unknown vocal language 'klingon'"):
+        apply_label(ws, catalog, tax, ids["alpha"], LabelChange(language="klingon"))
+    assert ws.catalog_path.read_text() == before
+    assert apply_label(ws, catalog, tax, ids["alpha"], LabelChange(language=" JA ")).language == "ja"
+    assert catalog.get(ids["alpha"]).language == "ja"
+    assert apply_label(ws, catalog, tax, ids["alpha"], LabelChange(language="")).language is None
+
+
+def test_dataset_build_reports_progress_and_stops_when_cancelled(env, tmp_path):
+    from engine.errors import Cancelled
+    from engine.progress import CancelToken
+
+    ws, catalog, tax, ids = env
+    for tid in ids.values():
+        edit_source(catalog, tid, {"license": "royalty-free"})
+    seen, cancel = [], CancelToken()
+
+    def progress(p):
+        seen.append((p.done, p.total))
+        if p.done == 1:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled, match="cancelled after 1 of 3 tracks.*no manifest.jsonl yet"):
+        build_dataset(ws, catalog, tax, tmp_path / "ds", progress=progress, cancel=cancel)
+    assert seen == [(0, 3), (1, 3)] and not (tmp_path / "ds" / "manifest.jsonl").exists()
+    seen.clear()
+    report = build_dataset(ws, catalog, tax, tmp_path / "ds", progress=lambda p: seen.append((p.done, p.total)))
+    assert seen[-1] == (3, 3) and (tmp_path / "ds" / "manifest.jsonl").exists()
+    assert report.result_line() == f"wrote {report.written.get('train', 0)} training and " \
+        f"{report.written.get('validation', 0)} validation tracks to {tmp_path / 'ds'}"
+    assert ("", report.split_note) in report.notes() if report.split_note else True
+
+
+def test_removing_a_track_deletes_the_workspace_copy_and_never_the_source(env, tmp_path):
+    from engine.catalog.remove import remove_track
+
+    ws, catalog, tax, ids = env
+    source = tmp_path / "alpha.wav"
+    source.write_bytes(b"the person's own file")
+    catalog.update(ids["alpha"], lambda t: setattr(t, "source_path", str(source)))
+    track = catalog.get(ids["alpha"])
+    removed = remove_track(ws, catalog, ids["alpha"][:8])
+    assert catalog.get(ids["alpha"]) is None and len(catalog) == 2
+    assert _files(ws, "core", ids["alpha"]) == [False, False, False]
+    assert not ws.resolve(track.fingerprint).exists()
+    assert source.read_bytes() == b"the person's own file"
+    assert sorted(removed.deleted) == sorted([track.output, track.fingerprint,
+                                              track.output.replace(".mp3", "_prompt.txt"),
+                                              track.output.replace(".mp3", "_lyrics.txt")])
+    assert removed.result_line().endswith(f"the source file stays: {source}")
+    with pytest.raises(TrackNotFound):
+        remove_track(ws, catalog, ids["alpha"])
