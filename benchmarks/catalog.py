@@ -61,7 +61,7 @@ def edit_ms(path: Path, ids: list[str], edits: int, warm: bool) -> float:
         if not warm:
             catalog = Catalog(path)
         start = time.perf_counter()
-        catalog.update(ids[(n * 7919) % len(ids)], lambda t: t.set_flag("excluded", not t.has_flag("excluded")))
+        catalog.update(ids[(n * 7919) % len(ids)], lambda t: t.set_flag("excluded", "excluded" not in t.flags))
         times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
 

@@ -16,11 +16,6 @@ class Progress:
     done: int
     total: int
     label: str = ""
-    detail: dict | None = None
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
 
 
 ProgressCallback = Callable[[Progress], None]

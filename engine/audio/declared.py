@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import mmap
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -246,7 +247,7 @@ def _ogg(data: mmap.mmap) -> Declared:
 # -- MP4 / M4A ------------------------------------------------------------------------------------
 
 
-def _boxes(data: mmap.mmap, start: int, end: int):
+def _boxes(data: mmap.mmap, start: int, end: int) -> Iterator[tuple[bytes, int, int]]:
     """(type, body start, box end) of each ISO BMFF box in ``data[start:end]``."""
     pos = start
     while pos + 8 <= end:
@@ -293,7 +294,7 @@ def _m4a(data: mmap.mmap) -> Declared:
             continue
         mdia = _child(data, body, end, b"mdia")
         hdlr = _child(data, *mdia, b"hdlr") if mdia else None
-        if hdlr is None or data[hdlr[0] + 8 : hdlr[0] + 12] != b"soun":
+        if mdia is None or hdlr is None or data[hdlr[0] + 8 : hdlr[0] + 12] != b"soun":
             continue
         mdhd = _child(data, *mdia, b"mdhd")
         if mdhd is None:

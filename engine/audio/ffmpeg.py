@@ -6,6 +6,7 @@ import functools
 import re
 import subprocess
 from pathlib import Path
+from typing import cast
 
 from engine.errors import AudioError
 
@@ -19,7 +20,7 @@ def ffmpeg_exe() -> str:
         import imageio_ffmpeg
     except ImportError as exc:  # pragma: no cover - it is a hard dependency
         raise AudioError("imageio-ffmpeg is not installed: pip install imageio-ffmpeg", "unsupported_format") from exc
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return cast(str, imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def run_ffmpeg(args: list[str], stdin: bytes | None = None, what: str = "ffmpeg") -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import soxr
@@ -63,7 +64,8 @@ def fingerprint(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     diff = energy[:, :-1] - energy[:, 1:]  # across bands: (n, 32)
     bits = (diff[1:] - diff[:-1]) > 0  # across time: (n-1, 32)
     weights = (1 << np.arange(32, dtype=np.uint64)).astype(np.uint64)
-    return (bits.astype(np.uint64) @ weights).astype(np.uint32)
+    hashes = cast(np.ndarray, bits.astype(np.uint64) @ weights)
+    return hashes.astype(np.uint32)
 
 
 def save(path: Path, fp: np.ndarray) -> None:
@@ -73,7 +75,7 @@ def save(path: Path, fp: np.ndarray) -> None:
 
 
 def load(path: Path) -> np.ndarray:
-    return np.load(path, allow_pickle=False)
+    return cast(np.ndarray, np.load(path, allow_pickle=False))
 
 
 def bit_error_rate(a: np.ndarray, b: np.ndarray, offset: int) -> tuple[float, int]:

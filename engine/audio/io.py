@@ -51,7 +51,7 @@ class Decoded:
 
     @property
     def duration_sec(self) -> float:
-        return self.samples.shape[0] / self.sample_rate
+        return int(self.samples.shape[0]) / self.sample_rate
 
 
 def source_format(path: Path) -> str | None:
@@ -156,6 +156,9 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int, fmt: str | No
     """
     path = Path(path)
     fmt = fmt or source_format(path)
+    if fmt is None:
+        raise AudioError(f"{path.name}: cannot write this format (use .wav, .flac, .ogg, .mp3 or .m4a)",
+                         "unsupported_format")
     samples = np.ascontiguousarray(samples, dtype=np.float32)
     if samples.ndim == 1:
         samples = samples[:, None]

@@ -15,6 +15,8 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +35,7 @@ class Clip:
 
     @property
     def frames(self) -> int:
-        return self.samples.shape[0]
+        return int(self.samples.shape[0])
 
     @property
     def duration(self) -> float:
@@ -77,7 +79,7 @@ class Player:
         self._playing = False
         self._loop: tuple[int, int] | None = None
         self._fade: _Fade | None = None
-        self._cache: OrderedDict[tuple, Clip] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, int, int], Clip] = OrderedDict()
         self._cache_lock = threading.Lock()  # not the render lock: decoding must not stall the device
 
     # -- state -------------------------------------------------------------------------------------
@@ -189,12 +191,11 @@ class Player:
             n = index.shape[0]
             out[:n] = clip.samples[index] * self._gain
             if self._fade is not None:
-                self._mix_fade(out, index)
+                self._mix_fade(out, index, self._fade)
         return out
 
-    def _mix_fade(self, out: np.ndarray, index: np.ndarray) -> None:
+    def _mix_fade(self, out: np.ndarray, index: np.ndarray, fade: _Fade) -> None:
         """Cross-fade from the clip before a switch: it keeps playing the same positions, fading out."""
-        fade = self._fade
         total = int(SWITCH_FADE_SEC * RATE)
         n = min(fade.left, index.shape[0])
         ramp = ((total - fade.left + np.arange(n) + 1) / total).astype(np.float32)[:, None]
@@ -244,11 +245,11 @@ class SilentPlayer(Player):
 class SoundDevicePlayer(Player):
     """Plays through one PortAudio output stream that pulls :meth:`render` from its callback."""
 
-    def __init__(self, sd) -> None:
+    def __init__(self, sd: ModuleType) -> None:
         super().__init__()
         self._sd = sd
         self._stream_lock = threading.Lock()
-        self.stream = None  # the open sounddevice.OutputStream, from the first play until stop()
+        self.stream: Any = None  # the open sounddevice.OutputStream (untyped), from the first play until stop()
 
     def _started(self) -> None:
         with self._stream_lock:
@@ -257,7 +258,7 @@ class SoundDevicePlayer(Player):
                                                     callback=self._callback)
                 self.stream.start()
 
-    def _callback(self, outdata, frames, _time, _status) -> None:
+    def _callback(self, outdata: np.ndarray, frames: int, _time: object, _status: object) -> None:
         outdata[:] = self.render(frames)
 
     def stop(self) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import soundfile as sf
@@ -33,7 +34,7 @@ def to_stereo(samples: np.ndarray) -> np.ndarray:
         return np.repeat(samples, 2, axis=1)
     if channels == 2:
         return samples
-    extra = samples[:, 2:].sum(axis=1, keepdims=True) * np.float32(np.sqrt(0.5))
+    extra = cast(np.ndarray, samples[:, 2:].sum(axis=1, keepdims=True)) * np.float32(np.sqrt(0.5))
     return samples[:, :2] + extra
 
 
@@ -41,7 +42,7 @@ def resample(samples: np.ndarray, rate: int, target: int = TARGET_RATE) -> np.nd
     """High-quality (soxr HQ) resampling; a no-op at the target rate."""
     if rate == target:
         return samples
-    return soxr.resample(samples, rate, target, quality="HQ").astype(np.float32)
+    return cast(np.ndarray, soxr.resample(samples, rate, target, quality="HQ")).astype(np.float32)
 
 
 def trim(samples: np.ndarray, rate: int, max_sec: float) -> tuple[np.ndarray, bool]:

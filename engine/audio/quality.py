@@ -26,6 +26,7 @@ recordings (and vinyl hiss) keep energy up to their true limit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -77,7 +78,8 @@ def to_mono(samples: np.ndarray) -> np.ndarray:
     """Channel average; summing columns is several times faster than ``mean(axis=1)`` on frames."""
     if samples.ndim == 1:
         return samples
-    return np.add.reduce([samples[:, c] for c in range(samples.shape[1])]) / np.float32(samples.shape[1])
+    total = cast(np.ndarray, np.add.reduce([samples[:, c] for c in range(samples.shape[1])]))
+    return total / np.float32(samples.shape[1])
 
 
 def _db(x: float) -> float:

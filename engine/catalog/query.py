@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from engine.catalog.track import ALL_FLAGS, SPLITS, STATUSES, Track
 from engine.labels.styles import Taxonomy
@@ -43,25 +44,30 @@ def term_matches(track: Track, key: str, value: str) -> bool:
     return (field[key] or "").lower() == value
 
 
+def _has_word(word: str, track: Track) -> bool:
+    return word in f"{track.title} {track.id} {track.source_path}".lower()
+
+
 def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
     """Parse a filter; with ``taxonomy``, style and category values are checked against the presets too."""
     known = _known_values(taxonomy)
-    tests, problems = [], []
+    tests: list[tuple[Callable[[Track], bool], bool]] = []
+    problems: list[str] = []
     for raw in text.lower().split():
         negated = raw.startswith("-") and len(raw) > 1
         term = raw[1:] if negated else raw
         key, sep, value = term.partition(":")
         if not sep:
-            tests.append(((lambda t, w=term: w in f"{t.title} {t.id} {t.source_path}".lower()), negated))
+            tests.append((partial(_has_word, term), negated))
         elif key not in KEYS:
             problems.append(f"{raw}: unknown filter '{key}:' (use {', '.join(k + ':' for k in KEYS)})")
         elif not value:
             problems.append(f"{raw}: give a value after '{key}:'")
-        elif known[key] is not None and value not in known[key]:
-            problems.append(f"{raw}: no {key} '{value}' (known: {', '.join(known[key][:12])}"
-                            f"{', ...' if len(known[key]) > 12 else ''})")
+        elif (allowed := known[key]) is not None and value not in allowed:
+            problems.append(f"{raw}: no {key} '{value}' (known: {', '.join(allowed[:12])}"
+                            f"{', ...' if len(allowed) > 12 else ''})")
         else:
-            tests.append(((lambda t, k=key, v=value: term_matches(t, k, v)), negated))
+            tests.append((partial(term_matches, key=key, value=value), negated))
     return Query(tuple(tests), tuple(problems))
 
 

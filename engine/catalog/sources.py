@@ -98,14 +98,14 @@ def load_sources(path: Path) -> dict[str, SourceRecord]:
     return records
 
 
-def _csv_rows(path: Path, text: str) -> list[tuple[str, dict]]:
+def _csv_rows(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     reader = csv.DictReader(text.splitlines())
     if not reader.fieldnames:
         raise SourcesError(f"{path}: empty CSV; the first line must be a header such as file,provider,license,...")
     return [(f"{path.name} line {reader.line_num}", row) for row in reader]
 
 
-def _json_rows(path: Path, text: str) -> list[tuple[str, dict]]:
+def _json_rows(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

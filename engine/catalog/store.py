@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, cast
 
 from tinydb import TinyDB
 from tinydb.storages import Storage
@@ -28,12 +29,15 @@ from engine.errors import TrackNotFound, WorkspaceError
 
 TABLE = "tracks"
 
+Document = dict[str, Any]
+Tables = dict[str, MutableMapping[str, Document]]  # table name -> document id -> document
+
 
 def _dumps(obj: object) -> bytes:
     return json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
-def _line(doc_id: str, doc: Mapping) -> bytes:
+def _line(doc_id: str, doc: Mapping[str, Any]) -> bytes:
     return _dumps(doc_id) + b": " + _dumps(doc)
 
 
@@ -44,7 +48,7 @@ def _broken(path: Path, exc: json.JSONDecodeError) -> WorkspaceError:
     )
 
 
-class _Documents(MutableMapping[str, dict]):
+class _Documents(MutableMapping[str, Document]):
     """One table's documents, each kept as its stored JSON line until it is read or replaced.
 
     A read parses only the documents it touches and a write re-serialises only those, so an edit
@@ -53,10 +57,10 @@ class _Documents(MutableMapping[str, dict]):
 
     def __init__(self, lines: dict[str, bytes], path: Path) -> None:
         self._lines = lines  # document id -> b'"id": {...}'; a copy, so changes never reach the cache
-        self._docs: dict[str, dict] = {}  # documents read or replaced since: these win over lines
+        self._docs: dict[str, Document] = {}  # documents read or replaced since: these win over lines
         self._path = path
 
-    def __getitem__(self, key: str) -> dict:
+    def __getitem__(self, key: str) -> Document:
         if key not in self._docs:
             line = self._lines[key]
             try:
@@ -65,7 +69,7 @@ class _Documents(MutableMapping[str, dict]):
                 raise _broken(self._path, exc) from exc
         return self._docs[key]
 
-    def __setitem__(self, key: str, value: dict) -> None:
+    def __setitem__(self, key: str, value: Document) -> None:
         self._lines.setdefault(key, b"")
         self._docs[key] = value
 
@@ -106,7 +110,9 @@ class AtomicJSONStorage(Storage):
         self.path = Path(path)
         self._cached: tuple[tuple[int, ...], dict[str, dict[str, bytes]]] | None = None
 
-    def read(self) -> dict | None:
+    # TinyDB's Table only reads and writes a table through the mapping protocol, so a lazy mapping stands in
+    # for the dict its Storage.read declares.
+    def read(self) -> Tables | None:  # type: ignore[override]
         try:
             fh = open(self.path, "rb")
         except FileNotFoundError:
@@ -120,7 +126,7 @@ class AtomicJSONStorage(Storage):
                 self._cached = (identity, tables)
         return {name: _Documents(dict(lines), self.path) for name, lines in self._cached[1].items()}
 
-    def write(self, data: dict) -> None:
+    def write(self, data: Mapping[str, Mapping[str, Document]]) -> None:
         tables = {name: docs.lines() if isinstance(docs, _Documents) else {k: _line(k, v) for k, v in docs.items()}
                   for name, docs in data.items()}
         with atomic_path(self.path) as tmp:
@@ -216,7 +222,7 @@ def _key(line: bytes) -> str | None:
 class _TrackTable(Table):
     """Documents keyed by track id, so concurrent writers never collide on TinyDB's counters."""
 
-    document_id_class = str
+    document_id_class = str  # type: ignore[assignment]  # TinyDB types ids as int; it only needs a hashable
 
 
 class _CatalogDB(TinyDB):
@@ -230,7 +236,7 @@ class Catalog:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = _CatalogDB(self.path, storage=AtomicJSONStorage)
-        self._storage: AtomicJSONStorage = self._db.storage
+        self._storage = cast(AtomicJSONStorage, self._db.storage)
         self._table = self._db.table(TABLE, cache_size=0)
         self._lock_path = self.path.with_name(self.path.name + ".lock")
         self._thread_lock = threading.RLock()
@@ -260,7 +266,7 @@ class Catalog:
         return [Track.from_dict(doc) for doc in self._table.all()]
 
     def get(self, track_id: str) -> Track | None:
-        doc = self._table.get(doc_id=track_id)
+        doc = self._table.get(doc_id=track_id)  # type: ignore[call-overload]  # str ids: see _TrackTable
         return Track.from_dict(doc) if doc else None
 
     def __len__(self) -> int:
@@ -305,7 +311,7 @@ class Catalog:
     def put_many(self, tracks: Iterable[Track], remove: Iterable[str] = ()) -> None:
         """Insert or replace several tracks (and drop the ids in ``remove``) in one atomic catalog write."""
 
-        def change(table: dict) -> None:
+        def change(table: MutableMapping[str, Document]) -> None:
             for track_id in remove:
                 table.pop(track_id, None)
             table.update({t.id: t.to_dict() for t in tracks})
@@ -325,7 +331,7 @@ class Catalog:
     def remove(self, track_id: str) -> None:
         self._write(lambda table: table.pop(track_id, None))
 
-    def _write(self, change: Callable[[dict], object]) -> None:
+    def _write(self, change: Callable[[MutableMapping[str, Document]], object]) -> None:
         with self.transaction():
             data = self._storage.read() or {}
             change(data.setdefault(TABLE, {}))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from engine.errors import WorkspaceError
+
 # Status values stored in the catalog. ``skipped`` exists only in ingest results.
 ACCEPTED, REJECTED, ERROR = "accepted", "rejected", "error"
 
@@ -109,6 +111,13 @@ class Track:
         """``m:ss`` as the CLI and the dashboard show it; ``-`` when unknown."""
         sec = self.duration_sec
         return f"{int(sec // 60)}:{int(sec % 60):02d}" if sec else "-"
+
+    @property
+    def audio(self) -> str:
+        """The processed MP3, relative to the workspace; only an accepted track has one."""
+        if self.output is None:
+            raise WorkspaceError(f"track {self.id} has no processed audio (status {self.status})")
+        return self.output
 
     def set_flag(self, flag: str, on: bool = True) -> None:
         if on and flag not in self.flags:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -42,7 +43,7 @@ class PipelineGenerator:
     def generate(self, params: GenerateParams, seed: int, on_step: Callable[[int, int], None]) -> np.ndarray:
         total = params.inference_steps or self.variant.steps
 
-        def callback(_pipe, step: int, _t, kwargs: dict) -> dict:
+        def callback(_pipe: Any, step: int, _t: Any, kwargs: dict[str, Any]) -> dict[str, Any]:
             on_step(step + 1, total)
             return kwargs
 
@@ -51,4 +52,4 @@ class PipelineGenerator:
                               bpm=params.bpm, keyscale=params.keyscale, generator=torch.Generator().manual_seed(seed),
                               callback_on_step_end=callback,
                               **self.variant.sampler(total, params.guidance_scale)).audios[0]
-        return audio.float().cpu().numpy().T
+        return cast(np.ndarray, audio.float().cpu().numpy().T)

@@ -25,7 +25,6 @@ APP_ERRORS = {
     "INVALID_GUIDANCE_SCALE": -32010,
     "INVALID_SCHEDULER": -32011,
 }
-METHODS = ("generate", "get_backends", "download_backend", "ping", "shutdown")
 BACKEND = "ace_step"
 MAX_PENDING = 10
 
@@ -37,7 +36,7 @@ class RpcError(Exception):
         self.code, self.message, self.error_code, self.details = code, message, error_code, details
         self.request_id = request_id  # known even for an invalid request when it carried an id
 
-    def to_error(self) -> dict:
+    def to_error(self) -> dict[str, Any]:
         error: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.error_code:
             error["data"] = {"error_code": self.error_code, "details": self.details}
@@ -52,7 +51,7 @@ def app_error(name: str, message: str, details: Any = None) -> RpcError:
 class Request:
     id: Any  # None for notifications
     method: str
-    params: dict
+    params: dict[str, Any]
 
 
 def parse_line(line: str) -> Request:
@@ -92,13 +91,13 @@ class GenerateParams:
         return self.prompt + extra
 
 
-def _given(params: dict, key: str, default: Any) -> Any:
+def _given(params: dict[str, Any], key: str, default: Any) -> Any:
     """``params[key]``, or ``default`` when absent or null (lofi.nvim leaves nil fields out)."""
     value = params.get(key)
     return default if value is None else value
 
 
-def _number(params: dict, key: str, default: Any, kind: type, error: str, low: float, high: float) -> Any:
+def _number(params: dict[str, Any], key: str, default: Any, kind: type, error: str, low: float, high: float) -> Any:
     """``params[key]`` checked against [low, high], or ``default`` when not given."""
     value = params.get(key)
     if value is None:
@@ -110,7 +109,7 @@ def _number(params: dict, key: str, default: Any, kind: type, error: str, low: f
     return kind(value)
 
 
-def validate_generate(params: dict, min_duration: float, max_duration: float) -> GenerateParams:
+def validate_generate(params: dict[str, Any], min_duration: float, max_duration: float) -> GenerateParams:
     prompt = params.get("prompt")
     if not isinstance(prompt, str) or not 1 <= len(prompt.strip()) <= 1000 or len(prompt) > 1000:
         raise app_error("INVALID_PROMPT", "prompt must be 1 to 1000 characters")
@@ -147,13 +146,13 @@ def track_id(prompt: str, seed: int, duration: float, model_version: str) -> str
     return hashlib.sha256(f"{BACKEND}:{prompt}:{seed}:{duration:g}:{model_version}".encode()).hexdigest()
 
 
-def response(req_id: Any, result: Any) -> dict:
+def response(req_id: Any, result: Any) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": req_id, "result": result}
 
 
-def error_response(req_id: Any, error: RpcError) -> dict:
+def error_response(req_id: Any, error: RpcError) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "id": req_id, "error": error.to_error()}
 
 
-def notification(method: str, params: dict) -> dict:
+def notification(method: str, params: dict[str, Any]) -> dict[str, Any]:
     return {"jsonrpc": "2.0", "method": method, "params": params}

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 import numpy as np
 
@@ -80,7 +80,7 @@ class Daemon:
 
     # -- output -----------------------------------------------------------------------------
 
-    def send(self, message: dict) -> None:
+    def send(self, message: dict[str, Any]) -> None:
         with self._lock:
             self._out.write(json.dumps(message) + "\n")
             self._out.flush()
@@ -141,7 +141,7 @@ class Daemon:
             then()
         return True
 
-    def _backends(self) -> dict:
+    def _backends(self) -> dict[str, Any]:
         if not self._loaded.is_set():
             status = "loading"
         else:
@@ -151,7 +151,7 @@ class Daemon:
                               "sample_rate": SAMPLE_RATE, "model_version": self.model_version}],
                 "default_backend": BACKEND}
 
-    def _generate(self, params: dict) -> tuple[dict, Callable[[], None]]:
+    def _generate(self, params: dict[str, Any]) -> tuple[dict[str, Any], Callable[[], None]]:
         """The response, and what to do once it is sent: notify a cached track, or queue the job.
 
         Only this (reading) thread adds jobs, so the queue can only shrink before the job joins it."""
@@ -178,7 +178,7 @@ class Daemon:
             heapq.heappush(self._queue, job)
             self._wake.notify()
 
-    def _complete(self, tid: str, p: GenerateParams, seed: int, path: Path, seconds: float) -> dict:
+    def _complete(self, tid: str, p: GenerateParams, seed: int, path: Path, seconds: float) -> dict[str, Any]:
         return {"track_id": tid, "path": str(path.resolve()), "duration_sec": p.duration_sec,
                 "sample_rate": SAMPLE_RATE, "prompt": p.prompt, "seed": seed,
                 "generation_time_sec": round(seconds, 3), "model_version": self.model_version, "backend": BACKEND}

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -17,7 +18,7 @@ from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
 from engine.labels.prompts import metadata_bpm, preset_prompt
 from engine.labels.styles import load_styles
-from engine.model.load import load_pipeline, resolve_device
+from engine.model.load import Pipeline, load_pipeline, resolve_device
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
@@ -40,7 +41,7 @@ def style_jobs(out_dir: Path, per_style: int, seed: int = 0, styles: tuple[str, 
             for sid in ids for k in range(per_style)]
 
 
-def reset_if_changed(out_dir: Path, identity: dict) -> None:
+def reset_if_changed(out_dir: Path, identity: dict[str, Any]) -> None:
     """Resuming reuses existing clips, so they must come from the same weights and settings:
     ``identity`` is recorded in ``out_dir/clips.json`` and, when it differs, the old clips go."""
     out_dir = Path(out_dir)
@@ -55,7 +56,8 @@ def reset_if_changed(out_dir: Path, identity: dict) -> None:
         atomic_write_json(marker, identity)
 
 
-def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp32", device: str | None = None):
+def column_pipeline(run_dir: Path, step: int | None, pipe: Pipeline | None = None, dtype: str = "fp32",
+                    device: str | None = None) -> Pipeline:
     """The run's base model with the LoRA saved at ``step`` loaded through diffusers; ``step=None`` is the
     base model alone (the step-0 baseline every checkpoint is compared with). Passing the ``pipe`` of an
     earlier column swaps the LoRA instead of loading the base model again."""
@@ -68,7 +70,7 @@ def column_pipeline(run_dir: Path, step: int | None, pipe=None, dtype: str = "fp
     return pipe
 
 
-def generate_samples(pipe, jobs: list[SampleJob], duration: float, sampler: dict,
+def generate_samples(pipe: Pipeline, jobs: list[SampleJob], duration: float, sampler: dict[str, Any],
                      progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> list[Path]:
     """Render the missing clips; ``sampler`` is the model variant's (``Variant.sampler``): steps, shift, guidance.
     The caption's bpm goes into the metadata, as training puts it there."""

@@ -30,19 +30,20 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
 from engine.atomic import atomic_write_json
 from engine.catalog.store import Catalog
-from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION
+from engine.catalog.track import ACCEPTED, SPLIT_VALIDATION, Track
 from engine.errors import LofiError
 from engine.evaluation.clips import column_pipeline, generate_samples, reset_if_changed, style_jobs
 from engine.evaluation.matrix import BASE, ClipSettings, clip_dir, clip_identity
 from engine.labels.prompts import build_prompt
 from engine.labels.styles import load_styles
 from engine.listening.report import checkpoint_notes
-from engine.metrics.embedders import availability, load_embedder, models_dir
+from engine.metrics.embedders import Embedder, availability, load_embedder, models_dir
 from engine.metrics.folders import EmbeddingCache, embed_files, fad_between
 from engine.model.check import model_variant
 from engine.progress import CancelToken, ProgressCallback, no_progress
@@ -102,7 +103,7 @@ class EvalResult:
     caveats: dict[str, str]  # metric -> why it is not reliable / not available
     combined: float | None
     metrics_version: int = METRICS_VERSION
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _run_dir(ws: Workspace, run: str) -> Path:
@@ -112,7 +113,7 @@ def _run_dir(ws: Workspace, run: str) -> Path:
     return run_dir
 
 
-def _validation_tracks(ws: Workspace):
+def _validation_tracks(ws: Workspace) -> list[Track]:
     tracks = [t for t in Catalog(ws.catalog_path).all()
               if t.status == ACCEPTED and t.split == SPLIT_VALIDATION and t.output]
     if not tracks:
@@ -155,8 +156,10 @@ def combined_score(components: dict[str, float], caveats: dict[str, str]) -> flo
     return sum(WEIGHTS[k] * v for k, v in usable.items()) / sum(WEIGHTS[k] for k in usable)
 
 
-def _clap_score(clap, files: list[Path], prompts: list[str], cache: EmbeddingCache) -> float:
-    from engine.metrics.clap import clap_score
+def _clap_score(clap: Embedder, files: list[Path], prompts: list[str], cache: EmbeddingCache) -> float:
+    from engine.metrics.clap import ClapEmbedder, clap_score
+
+    assert isinstance(clap, ClapEmbedder)  # load_embedder("clap") gives one
 
     view = clap.clip_view()
     audio = embed_files(view, files, cache)
@@ -184,7 +187,7 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int | None, settings: Eva
     generate_samples(column_pipeline(run_dir, step, device=settings.device), jobs, settings.duration,
                      variant.sampler(steps, settings.guidance), progress, cancel)
 
-    ref_files = [ws.resolve(t.output) for t in reference]
+    ref_files = [ws.resolve(t.audio) for t in reference]
     report = fad_between(embedder, ref_files, [j.path for j in jobs], cache, cancel=cancel)
     per_file = embed_files(embedder, [j.path for j in jobs], cache)
     by_style: dict[str, list[np.ndarray]] = {}
@@ -224,7 +227,7 @@ def evaluate_checkpoint(ws: Workspace, run: str, step: int | None, settings: Eva
     return result
 
 
-def load_results(run_dir: Path) -> dict[int, dict]:
+def load_results(run_dir: Path) -> dict[int, dict[str, Any]]:
     results = {}
     for path in sorted((Path(run_dir) / "eval").glob("step-*.json")):
         try:
@@ -234,14 +237,14 @@ def load_results(run_dir: Path) -> dict[int, dict]:
     return results
 
 
-def _current(result: dict) -> bool:
+def _current(result: dict[str, Any]) -> bool:
     return result.get("metrics_version") == METRICS_VERSION
 
 
 def _update_summary(run_dir: Path) -> None:
     results = load_results(run_dir)
     ranked = {s: r["combined"] for s, r in results.items() if _current(r) and r.get("combined") is not None}
-    best = max(ranked, key=ranked.get) if ranked else None
+    best = max(ranked, key=ranked.__getitem__) if ranked else None
     atomic_write_json(run_dir / "eval" / "summary.json", {"best": best, "steps": results})
     if best is None:
         (run_dir / "eval" / ckpt.AUTO_BEST).unlink(missing_ok=True)
@@ -249,9 +252,9 @@ def _update_summary(run_dir: Path) -> None:
         atomic_write_json(run_dir / "eval" / ckpt.AUTO_BEST, {"step": best, "combined": ranked[best]})
 
 
-def load_base_result(run_dir: Path) -> dict | None:
+def load_base_result(run_dir: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((Path(run_dir) / "eval" / f"{BASE}.json").read_text())
+        return cast(dict[str, Any], json.loads((Path(run_dir) / "eval" / f"{BASE}.json").read_text()))
     except (OSError, ValueError):
         return None
 
@@ -287,7 +290,7 @@ class CheckpointRow:
 STALE = Caveat("all", f"computed by an older metrics version (before v{METRICS_VERSION}); run `lofi eval` again")
 
 
-def _row(step: int | None, loss: float | None, r: dict, best: bool = False, chosen: bool = False,
+def _row(step: int | None, loss: float | None, r: dict[str, Any], best: bool = False, chosen: bool = False,
          listening: str | None = None) -> CheckpointRow:
     caveats = tuple(Caveat(k, v) for k, v in r.get("caveats", {}).items())
     if r and not _current(r):

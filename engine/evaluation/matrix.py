@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from engine.errors import LofiError
 from engine.labels.prompts import preset_prompt
@@ -76,7 +77,7 @@ def clip_dir(run_dir: Path, step: int | None) -> Path:
     return Path(run_dir) / "eval" / (BASE if step is None else f"step-{step}")
 
 
-def clip_identity(run_dir: Path, step: int | None, settings: ClipSettings) -> dict:
+def clip_identity(run_dir: Path, step: int | None, settings: ClipSettings) -> dict[str, Any]:
     """What a column's clips depend on: the LoRA's checksum (or the base model's identity) and the settings."""
     if step is None:
         from engine.model.load import model_identity  # engine.model.check loads torch (tiny model builder)
@@ -88,9 +89,9 @@ def clip_identity(run_dir: Path, step: int | None, settings: ClipSettings) -> di
     return {**weights, "duration": settings.duration, "steps": settings.steps, "seed": settings.seed}
 
 
-def _recorded_identity(directory: Path) -> dict | None:
+def _recorded_identity(directory: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((directory / IDENTITY_FILE).read_text())
+        return cast(dict[str, Any], json.loads((directory / IDENTITY_FILE).read_text()))
     except (OSError, ValueError):
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 from engine.export.graphs import (
     CONDITION_ENCODER,
@@ -24,8 +25,8 @@ MAX_DURATION = 240.0  # lofi.nvim's limit; the graphs themselves take any length
 MIN_DURATION = 1.0
 
 
-def write_bundle(out: Path, precision: str, graphs: dict[str, dict], facts: dict, facts_dir: Path,
-                 tokenizer: Path, model: dict, lora: dict, fp32_bytes: int, card: dict) -> dict:
+def write_bundle(out: Path, precision: str, graphs: dict[str, dict[str, Any]], facts: dict[str, Any], facts_dir: Path,
+                 tokenizer: Path, model: dict[str, Any], lora: dict[str, Any], fp32_bytes: int, card: dict[str, Any]) -> dict[str, Any]:
     """``graphs[name]`` = {"dir": stage dir, "precision", "detail", "parity", "io"}; returns the manifest."""
     out = Path(out)
     entries = {}
@@ -57,7 +58,7 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
-def model_card(manifest: dict, card: dict) -> str:
+def model_card(manifest: dict[str, Any], card: dict[str, Any]) -> str:
     """README.md with Hugging Face front matter. ``card``: license, base_model_id, metrics (dict or None),
     listening (lines from :func:`engine.listening.report.model_card_lines`, optional)."""
     metrics = card.get("metrics") or {}

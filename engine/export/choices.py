@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from engine.errors import LofiError
 from engine.export.merge import best_step, run_base_model
@@ -30,17 +31,17 @@ class CheckpointInfo:
     run: str
     step: int
     best: bool
-    metrics: dict | None  # runs/<run>/eval/step-N.json
+    metrics: dict[str, Any] | None  # runs/<run>/eval/step-N.json
     base_model: Path
     status: ExportStatus  # of ``status.out``, the export folder shown
     estimates: dict[str, int] = field(default_factory=dict)  # precision -> bytes, from parameter counts
     estimate_error: str | None = None
 
 
-def checkpoint_metrics(run_dir: Path, step: int) -> dict | None:
+def checkpoint_metrics(run_dir: Path, step: int) -> dict[str, Any] | None:
     """The checkpoint's evaluation (``runs/<run>/eval/step-N.json``), or None when not evaluated."""
     try:
-        return json.loads((Path(run_dir) / "eval" / f"step-{step}.json").read_text())
+        return cast(dict[str, Any], json.loads((Path(run_dir) / "eval" / f"step-{step}.json").read_text()))
     except (OSError, ValueError):
         return None
 

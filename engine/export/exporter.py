@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from engine.atomic import atomic_write_json
 from engine.errors import Cancelled, LofiError
@@ -23,7 +26,6 @@ from engine.export.merge import (
     run_base_model,
 )
 from engine.export.quantize import (
-    PRECISIONS,
     graph_precision,
     precision_detail,
     quantize_graph,
@@ -40,11 +42,17 @@ from engine.export.status import (
     plan,
     record,
 )
-from engine.inference.bundle import FORMAT_VERSION
+from engine.inference.bundle import FORMAT_VERSION, PRECISIONS
 from engine.listening.report import model_card_lines
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training import checkpoints as ckpt
 from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine.export.graphs import GraphSpec
+    from engine.model.load import Pipeline
 
 
 @dataclass
@@ -74,28 +82,32 @@ class ExportResult:
     skipped: list[str] = field(default_factory=list)
 
 
+# stage(label, build): run ``build(tmp_dir)`` unless the stage is done already; its results either way
+Stage = Callable[[str, Callable[[Path], dict[str, Any]]], dict[str, Any]]
+
 class _Model:
     """The base pipeline with the merged DiT, loaded only when a stage needs PyTorch (resumes often don't)."""
 
     def __init__(self, base: Path, merged: Path) -> None:
         self.base, self.merged = base, merged
-        self._pipe = self._specs = None
-        self._references: dict[str, list] = {}
+        self._pipe: Pipeline | None = None
+        self._specs: dict[str, GraphSpec] | None = None
+        self._references: dict[str, list[list[np.ndarray]]] = {}
 
     @property
-    def pipe(self):
+    def pipe(self) -> Pipeline:
         if self._pipe is None:
             self._pipe = load_merged_pipeline(self.base, self.merged)
         return self._pipe
 
-    def spec(self, name: str):
+    def spec(self, name: str) -> GraphSpec:
         from engine.export.graphs import graph_specs
 
         if self._specs is None:
             self._specs = {s.name: s for s in graph_specs(self.pipe)}
         return self._specs[name]
 
-    def references(self, name: str):
+    def references(self, name: str) -> list[list[np.ndarray]]:
         from engine.export.onnx_export import reference_outputs
 
         if name not in self._references:
@@ -103,7 +115,7 @@ class _Model:
         return self._references[name]
 
 
-def _graph_stage(model: _Model, name: str, precision: str, source: Path | None, tmp: Path) -> dict:
+def _graph_stage(model: _Model, name: str, precision: str, source: Path | None, tmp: Path) -> dict[str, Any]:
     from engine.export.onnx_export import (
         PARITY_TOLERANCE,
         describe,
@@ -140,14 +152,15 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     out = Path(out) if out else default_out(ws, run, step)
     (out / ".work").mkdir(parents=True, exist_ok=True)
     marker = out / "export.json"  # an OUT directory holds one checkpoint's export, never a mix
-    source = {"run": run, "step": step, "base_model_identity": model_identity(base), "format_version": FORMAT_VERSION}
+    identity = model_identity(base)
+    source = {"run": run, "step": step, "base_model_identity": identity, "format_version": FORMAT_VERSION}
     if marker.exists() and json.loads(marker.read_text()) != source:
         raise ExportError(f"{out} holds the export of {marker.read_text().strip()}; pass another --out")
     atomic_write_json(marker, source)
     request = ExportRequest(run, step, list(precisions), license, base_model_id)
     record(out, request, RUNNING)
     try:
-        result = _export(out, request, run_dir, base, source["base_model_identity"], model_card_lines(ws, run, step),
+        result = _export(out, request, run_dir, base, identity, model_card_lines(ws, run, step),
                          progress, cancel)
     except Cancelled:
         record(out, request, CANCELLED, last_stage(out))
@@ -168,7 +181,7 @@ def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identi
     stages = {s.label: s.path for s in plan(out, precisions)}
     done = 0
 
-    def stage(label: str, build):
+    def stage(label: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -178,9 +191,10 @@ def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identi
         (result.ran if ran else result.skipped).append(label)
         done += 1
         progress(Progress(done, len(stages), label))
-        return finished["results"]
+        results: dict[str, Any] = finished["results"]
+        return results
 
-    manifests = {}  # checksumming a finished bundle reads every byte of it: once per export is enough
+    manifests: dict[str, dict[str, Any]] = {}  # checksumming a finished bundle reads every byte of it: once per export is enough
     for precision in precisions:
         bundle = load_stage(out / precision)
         if bundle is not None:
@@ -201,8 +215,8 @@ def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identi
     return result
 
 
-def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: str, out: Path, model: _Model, stage,
-           license: str, base_model_id: str | None, listening: list[str]) -> dict[str, dict]:
+def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: str, out: Path, model: _Model, stage: Stage,
+           license: str, base_model_id: str | None, listening: list[str]) -> dict[str, dict[str, Any]]:
     """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
     precision its graphs and bundle; a precision's work files go once its bundle is whole.
     Returns each built bundle's manifest."""
@@ -212,11 +226,11 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
     lora = stage("merged", lambda tmp: merge_checkpoint(base, ckpt.checkpoint_dir(run_dir, step), tmp))
     facts = stage("facts", lambda tmp: write_facts(model.pipe, tmp))
 
-    def graph_stages(precision: str) -> dict[str, dict]:
+    def graph_stages(precision: str) -> dict[str, dict[str, Any]]:
         graphs = {}
         for name in GRAPH_ORDER:
             src = None if precision == "fp32" else work / "fp32" / name
-            info = stage(f"{precision}/{name}", lambda tmp, n=name, s=src: _graph_stage(model, n, precision, s, tmp))
+            info = stage(f"{precision}/{name}", partial(_graph_stage, model, name, precision, src))
             graphs[name] = {**info, "dir": work / precision / name}
         return graphs
 
@@ -229,12 +243,15 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
                  "merge_parity_rel_error": lora["parity_rel_error"]}
     card = {"license": license, "base_model_id": model_info["id"], "metrics": checkpoint_metrics(run_dir, step),
             "listening": listening}
-    manifests = {}
+    manifests: dict[str, dict[str, Any]] = {}
     for precision in pending:
         graphs = fp32 if precision == "fp32" else graph_stages(precision)
-        manifests[precision] = stage(precision, lambda tmp, p=precision, g=graphs: write_bundle(
-            tmp, p, g, facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info, lora_info,
-            fp32_bytes, card))
+
+        def bundle(tmp: Path, p: str = precision, g: dict[str, dict[str, Any]] = graphs) -> dict[str, Any]:
+            return write_bundle(tmp, p, g, facts, work / "facts", base / "tokenizer" / "tokenizer.json", model_info,
+                                lora_info, fp32_bytes, card)
+
+        manifests[precision] = stage(precision, bundle)
         if precision != "fp32":
             shutil.rmtree(work / precision, ignore_errors=True)
     return manifests

@@ -10,22 +10,24 @@ from __future__ import annotations
 import inspect
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from engine.inference.prompt import BPM, CAPTION, DURATION, KEYSCALE, LANGUAGE, LYRICS, TIMESIGNATURE
 from engine.model.internals import format_prompt
+from engine.model.load import Pipeline
 from engine.model.variants import variant_of_config
 
 _SENTINEL = 987654321  # a duration no prompt contains, replaced by the placeholder
 _BPM_SENTINEL = 987654320  # likewise for the bpm
 
 
-def _call_default(pipe, name: str):
+def _call_default(pipe: Pipeline, name: str) -> Any:
     return inspect.signature(type(pipe).__call__).parameters[name].default
 
 
-def prompt_spec(pipe) -> dict:
+def prompt_spec(pipe: Pipeline) -> dict[str, Any]:
     text, lyrics = format_prompt(pipe, prompt=CAPTION, lyrics=LYRICS, vocal_language=LANGUAGE,
                                  audio_duration=float(_SENTINEL), bpm=_BPM_SENTINEL, keyscale=KEYSCALE,
                                  timesignature=TIMESIGNATURE)
@@ -36,7 +38,7 @@ def prompt_spec(pipe) -> dict:
             "timbre_frames": math.ceil(30 * pipe.latents_per_second)}
 
 
-def write_facts(pipe, out_dir: Path) -> dict:
+def write_facts(pipe: Pipeline, out_dir: Path) -> dict[str, Any]:
     """Save the arrays into ``out_dir`` and return the manifest sections describing the model."""
     out_dir = Path(out_dir)
     ce = pipe.condition_encoder

@@ -7,13 +7,15 @@ check also proves the dynamic axes work.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
+from typing import Any, cast
 
 import torch
 from torch.export import Dim
 
+from engine.model.load import Pipeline
 from engine.model.variants import condition_width
 
 TEXT_ENCODER, CONDITION_ENCODER, TRANSFORMER, VAE_DECODER = "text_encoder", "condition_encoder", "transformer", \
@@ -27,11 +29,11 @@ class TextEncoder(torch.nn.Module):
     lyric ids -> their rows of the same input embedding table. The table (155M parameters in the
     release) lives in this graph only, instead of once here and once in the condition encoder."""
 
-    def __init__(self, text_encoder) -> None:
+    def __init__(self, text_encoder: Any) -> None:  # a transformers model
         super().__init__()
         self.text_encoder = text_encoder
 
-    def forward(self, input_ids, lyric_input_ids):
+    def forward(self, input_ids: torch.Tensor, lyric_input_ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         hidden = self.text_encoder(input_ids=input_ids).last_hidden_state
         return hidden, self.text_encoder.get_input_embeddings()(lyric_input_ids)
 
@@ -39,45 +41,47 @@ class TextEncoder(torch.nn.Module):
 class ConditionEncoder(torch.nn.Module):
     """Text states + embedded lyrics + timbre latents -> packed cross-attention sequence."""
 
-    def __init__(self, condition_encoder) -> None:
+    def __init__(self, condition_encoder: torch.nn.Module) -> None:
         super().__init__()
         self.condition_encoder = condition_encoder
 
-    def forward(self, text_hidden_states, text_attention_mask, lyric_hidden_states, lyric_attention_mask,
-                refer_audio):
+    def forward(self, text_hidden_states: torch.Tensor, text_attention_mask: torch.Tensor,
+                lyric_hidden_states: torch.Tensor, lyric_attention_mask: torch.Tensor,
+                refer_audio: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         order = torch.arange(refer_audio.shape[0], device=refer_audio.device)  # one timbre clip per item
-        return self.condition_encoder(
+        return cast(tuple[torch.Tensor, torch.Tensor], self.condition_encoder(
             text_hidden_states=text_hidden_states, text_attention_mask=text_attention_mask,
             lyric_hidden_states=lyric_hidden_states, lyric_attention_mask=lyric_attention_mask,
-            refer_audio_acoustic_hidden_states_packed=refer_audio, refer_audio_order_mask=order)
+            refer_audio_acoustic_hidden_states_packed=refer_audio, refer_audio_order_mask=order))
 
 
 class Transformer(torch.nn.Module):
-    def __init__(self, transformer) -> None:
+    def __init__(self, transformer: torch.nn.Module) -> None:
         super().__init__()
         self.transformer = transformer
 
-    def forward(self, hidden_states, timestep, timestep_r, encoder_hidden_states, context_latents):
-        return self.transformer(hidden_states=hidden_states, timestep=timestep, timestep_r=timestep_r,
+    def forward(self, hidden_states: torch.Tensor, timestep: torch.Tensor, timestep_r: torch.Tensor,
+                encoder_hidden_states: torch.Tensor, context_latents: torch.Tensor) -> torch.Tensor:
+        return cast(torch.Tensor, self.transformer(hidden_states=hidden_states, timestep=timestep, timestep_r=timestep_r,
                                 encoder_hidden_states=encoder_hidden_states, context_latents=context_latents,
-                                return_dict=False)[0]
+                                return_dict=False)[0])
 
 
 class VaeDecoder(torch.nn.Module):
-    def __init__(self, vae) -> None:
+    def __init__(self, vae: Any) -> None:  # diffusers AutoencoderOobleck
         super().__init__()
         self.vae = vae
 
-    def forward(self, latents):
-        return self.vae.decode(latents).sample
+    def forward(self, latents: torch.Tensor) -> torch.Tensor:
+        return cast(torch.Tensor, self.vae.decode(latents).sample)
 
 
 @contextmanager
-def _one_timbre_clip_per_item(timbre_encoder):
+def _one_timbre_clip_per_item(timbre_encoder: Any) -> Iterator[None]:
     """The timbre encoder regroups packed clips by a data-dependent count (``.item()``), which
     torch.export cannot trace. With one clip per batch item (what text-to-music passes) the
     regrouping is the identity, written here without the data-dependent size."""
-    def unpack(hidden, _order):
+    def unpack(hidden: torch.Tensor, _order: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return hidden.unsqueeze(1), torch.ones(hidden.shape[0], 1, dtype=torch.long, device=hidden.device)
 
     timbre_encoder.unpack_timbre_embeddings = unpack
@@ -88,7 +92,7 @@ def _one_timbre_clip_per_item(timbre_encoder):
 
 
 @contextmanager
-def _nothing():
+def _nothing() -> Iterator[None]:
     yield
 
 
@@ -98,21 +102,21 @@ class GraphSpec:
     module: torch.nn.Module
     input_names: list[str]
     output_names: list[str]
-    example: tuple
-    dynamic_shapes: dict
-    parity_inputs: list[tuple]
-    export_context: Callable = field(default=_nothing)
+    example: tuple[torch.Tensor, ...]
+    dynamic_shapes: dict[str, Any]
+    parity_inputs: list[tuple[torch.Tensor, ...]]
+    export_context: Callable[[], AbstractContextManager[None]] = field(default=_nothing)
 
 
-def _ids(g, vocab, *shape):
+def _ids(g: torch.Generator, vocab: int, *shape: int) -> torch.Tensor:
     return torch.randint(0, vocab, shape, generator=g)
 
 
-def _mask(lengths, total):
+def _mask(lengths: list[int], total: int) -> torch.Tensor:
     return torch.arange(total).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
 
 
-def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
+def graph_specs(pipe: Pipeline, seed: int = 0) -> list[GraphSpec]:
     """Specs for the pipeline's text encoder, condition encoder, (merged) DiT and VAE decoder."""
     g = torch.Generator().manual_seed(seed)
     text_cfg, dit_cfg = pipe.text_encoder.config, pipe.transformer.config
@@ -122,7 +126,7 @@ def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
     timbre_dim = pipe.condition_encoder.config.timbre_hidden_dim
     batch = Dim("batch", min=1, max=1024)
 
-    def randn(*shape):
+    def randn(*shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=g)
 
     tokens, lyric_tokens = Dim("tokens", min=1, max=4096), Dim("lyric_tokens", min=1, max=4096)
@@ -133,7 +137,8 @@ def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
 
     text_len, lyric_len, refer_len = Dim("text_tokens", max=4096), lyric_tokens, Dim("timbre_frames", max=100_000)
 
-    def cond_inputs(b, t, lyr, r, text_lengths, lyric_lengths):
+    def cond_inputs(b: int, t: int, lyr: int, r: int, text_lengths: list[int],
+                    lyric_lengths: list[int]) -> tuple[torch.Tensor, ...]:
         return (randn(b, t, text_dim), _mask(text_lengths, t), randn(b, lyr, text_dim), _mask(lyric_lengths, lyr),
                 randn(b, r, timbre_dim))
 
@@ -151,7 +156,7 @@ def graph_specs(pipe, seed: int = 0) -> list[GraphSpec]:
     half = Dim("half_frames", min=1, max=100_000)
     cond_seq = Dim("condition_tokens", max=16_384)
 
-    def dit_inputs(b, frames, seq):
+    def dit_inputs(b: int, frames: int, seq: int) -> tuple[torch.Tensor, ...]:
         t = torch.rand(b, generator=g)
         return (randn(b, frames, acoustic), t, t, randn(b, seq, hidden), randn(b, frames, context_dim))
 

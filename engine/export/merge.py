@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from safetensors import safe_open
 
@@ -18,6 +19,11 @@ from engine.export.stages import ExportError
 from engine.model.variants import condition_width
 from engine.training import checkpoints as ckpt
 from engine.training.config import TrainConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    from engine.model.load import Pipeline
 
 MERGE_TOLERANCE = 1e-5  # max |merged - adapter| relative to the output's peak, fp32 on CPU
 
@@ -51,7 +57,7 @@ def resolve_step(run_dir: Path, which: str | int | None) -> int:
     return step
 
 
-def lora_settings(lora_file: Path) -> dict:
+def lora_settings(lora_file: Path) -> dict[str, Any]:
     """r, alpha, use_rslora and the resulting scaling, from the adapter metadata in the file."""
     with safe_open(str(lora_file), framework="pt") as fh:
         raw = json.loads((fh.metadata() or {}).get("lora_adapter_metadata", "{}"))
@@ -63,7 +69,7 @@ def lora_settings(lora_file: Path) -> dict:
     return {"rank": r, "alpha": alpha, "use_rslora": rs, "scaling": alpha / math.sqrt(r) if rs else alpha / r}
 
 
-def parity_inputs(transformer, seed: int = 0, frames: int = 50, cond_len: int = 24) -> dict:
+def parity_inputs(transformer: Any, seed: int = 0, frames: int = 50, cond_len: int = 24) -> dict[str, Any]:
     import torch
 
     cfg = transformer.config
@@ -75,14 +81,14 @@ def parity_inputs(transformer, seed: int = 0, frames: int = 50, cond_len: int = 
             "context_latents": torch.randn(2, frames, cfg.in_channels - dim, generator=g)}
 
 
-def _forward(transformer, inputs: dict):
+def _forward(transformer: Any, inputs: dict[str, Any]) -> torch.Tensor:
     import torch
 
     with torch.no_grad():
-        return transformer(**inputs, return_dict=False)[0]
+        return cast(torch.Tensor, transformer(**inputs, return_dict=False)[0])
 
 
-def merge_checkpoint(base_model: Path, checkpoint: Path, out_dir: Path) -> dict:
+def merge_checkpoint(base_model: Path, checkpoint: Path, out_dir: Path) -> dict[str, Any]:
     """Write ``out_dir/transformer`` (diffusers format, safetensors); returns the LoRA settings and parity."""
     from engine.model.load import load_pipeline
 
@@ -118,7 +124,7 @@ def run_base_model(run_dir: Path) -> Path:
     return base
 
 
-def load_merged_pipeline(base: Path, merged: Path):
+def load_merged_pipeline(base: Path, merged: Path) -> Pipeline:
     """The base pipeline with the merged DiT saved by :func:`merge_checkpoint` in ``merged``."""
     from diffusers import AceStepTransformer1DModel
 

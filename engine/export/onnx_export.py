@@ -12,7 +12,9 @@ import contextlib
 import io
 import logging
 import warnings
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -26,20 +28,22 @@ OPSET = 18
 PARITY_TOLERANCE = {"fp32": 1e-4, "fp16": 2e-2, "int8": 0.15, "int4": 0.5}
 
 
-def _sort_stable(self, stable=None, dim=-1, descending=False):
+def _sort_stable(self: Any, stable: bool | None = None, dim: int = -1, descending: bool = False) -> tuple[Any, Any]:
     """aten.sort.stable has no ONNX translation in torch 2.13; ONNX TopK breaks ties by the lower
     index (spec since opset 11), which is exactly a stable sort. Used by the condition encoder to
     pack valid tokens first."""
     from onnxscript import opset18 as op
 
-    x = op.Cast(self, to=onnx.TensorProto.DOUBLE)  # TopK takes no bool; double holds ints and floats exactly
-    k = op.Reshape(op.Gather(op.Shape(x), dim), op.Constant(value_ints=[1]))
+    # TopK takes no bool; double holds ints and floats exactly. onnxscript types Cast's result as any tensor type.
+    x: Any = op.Cast(self, to=onnx.TensorProto.DOUBLE)
+    # onnxscript turns the int ``dim`` into a constant, which its stubs do not model
+    k = op.Reshape(op.Gather(op.Shape(x), dim), op.Constant(value_ints=[1]))  # type: ignore[type-var, arg-type]
     values, indices = op.TopK(x, k, axis=dim, largest=1 if descending else 0, sorted=1)
     return op.CastLike(values, self), indices
 
 
 @contextlib.contextmanager
-def quiet_loggers(prefix: str):
+def quiet_loggers(prefix: str) -> Iterator[None]:
     """Silence ``prefix``'s loggers (and the root) below ERROR: onnxruntime's quantizers log every node,
     torch.onnx warns about optional packages (torchvision) on each export. The engine never chats."""
     names = ["", prefix, *(n for n in logging.root.manager.loggerDict if n.startswith(prefix + "."))]
@@ -85,6 +89,7 @@ def export_graph(spec: GraphSpec, directory: Path) -> Path:
                 custom_translation_table={torch.ops.aten.sort.stable: _sort_stable}, verbose=False)
         except Exception as exc:
             raise ExportError(f"torch.onnx could not export the {spec.name}: {str(exc).splitlines()[0]}") from exc
+    assert program is not None  # dynamo=True always returns the program
     save_model(program.model_proto, path, keep_metadata=(NAME_SCOPES,))  # quantization picks nodes by scope
     try:
         onnx.checker.check_model(str(path), full_check=True)
@@ -104,7 +109,7 @@ def reference_outputs(spec: GraphSpec) -> list[list[np.ndarray]]:
     return outs
 
 
-def parity(spec: GraphSpec, path: Path, references: list[list[np.ndarray]], tolerance: float) -> dict:
+def parity(spec: GraphSpec, path: Path, references: list[list[np.ndarray]], tolerance: float) -> dict[str, Any]:
     """Worst relative error of the ONNX graph against PyTorch; raises when above ``tolerance``."""
     import onnxruntime as ort
 
@@ -128,11 +133,11 @@ def parity(spec: GraphSpec, path: Path, references: list[list[np.ndarray]], tole
     return {"max_rel_error": worst, "tolerance": tolerance, "inputs": len(spec.parity_inputs)}
 
 
-def describe(path: Path) -> dict:
+def describe(path: Path) -> dict[str, Any]:
     """Input/output names, symbolic shapes and dtypes as the graph declares them, for the manifest."""
     model = onnx.load(str(path), load_external_data=False)
 
-    def io(values):
+    def io(values: Iterable[onnx.ValueInfoProto]) -> list[dict[str, Any]]:
         return [{"name": v.name, "dtype": onnx.helper.tensor_dtype_to_np_dtype(v.type.tensor_type.elem_type).name,
                  "shape": [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]} for v in values]
 

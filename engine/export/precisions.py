@@ -16,6 +16,7 @@ from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
 from engine.inference.bundle import Bundle
 from engine.inference.generator import OnnxGenerator
+from engine.metrics.embedders import Embedder
 from engine.metrics.folders import EmbeddingCache, fad_between
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -50,7 +51,7 @@ def load_comparison(out_dir: Path) -> list[PrecisionReport] | None:
         return None
 
 
-def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedder, cache_dir: Path | None,
+def compare_precisions(bundles: list[Path], prompts: int, out_dir: Path, embedder: Embedder, cache_dir: Path | None,
                        duration: float = 10.0, steps: int | None = None, seed: int = 0,
                        progress: ProgressCallback = no_progress, cancel: CancelToken | None = None
                        ) -> list[PrecisionReport]:

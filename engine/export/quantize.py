@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import tempfile
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import onnx
@@ -41,7 +42,7 @@ def parse_precisions(text: str) -> list[str]:
     bad = [p for p in wanted if p not in PRECISIONS]
     if bad or not wanted:
         raise ExportError(f"--precision takes a comma list of {', '.join(PRECISIONS)}; got {text!r}")
-    return sorted(set(wanted), key=RANK.get)
+    return sorted(set(wanted), key=RANK.__getitem__)
 
 
 def graph_precision(graph: str, requested: str) -> str:
@@ -118,7 +119,7 @@ def to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
                                                    disable_shape_infer=True))
     converted.topological_sort(is_deterministic=True)  # the converter appends its Casts after their users
     del converted.model.graph.value_info[:]  # the exporter's fp32 types of intermediates are stale now
-    return converted.model
+    return cast(onnx.ModelProto, converted.model)
 
 
 def _int8(src: Path, dst: Path, nodes: list[str] | None = None) -> None:
@@ -143,7 +144,7 @@ def _int4(model: onnx.ModelProto, exclude: list[str]) -> onnx.ModelProto:
 
     quantizer = MatMulNBitsQuantizer(model, block_size=INT4_BLOCK, is_symmetric=True, nodes_to_exclude=exclude)
     quantizer.process()
-    return quantizer.model.model
+    return cast(onnx.ModelProto, quantizer.model.model)
 
 
 def quantize_graph(graph: str, src: Path, dst: Path, requested: str) -> None:

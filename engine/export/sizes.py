@@ -66,6 +66,7 @@ def parameter_counts(base_model: Path) -> ParameterCounts:
 
 def estimate_bundle_bytes(counts: ParameterCounts, precision: str) -> int:
     c = counts
+    weights: float
     if precision == "fp32":
         weights = 4 * c.total
     elif precision == "fp16":

@@ -10,6 +10,7 @@ import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from engine.atomic import atomic_write_json, fsync_dir
 from engine.errors import LofiError
@@ -30,10 +31,10 @@ def checksums(root: Path) -> dict[str, str]:
     return {str(p.relative_to(root)): file_sha256(p) for p in files_of(root)}
 
 
-def load_stage(path: Path) -> dict | None:
+def load_stage(path: Path) -> dict[str, Any] | None:
     """The stage's recorded results when every file is present and intact, else None."""
     try:
-        record = json.loads((Path(path) / STAGE_FILE).read_text(encoding="utf-8"))
+        record: dict[str, Any] = json.loads((Path(path) / STAGE_FILE).read_text(encoding="utf-8"))
         if checksums(path) == record["checksums"]:
             return record
     except (OSError, ValueError, KeyError, TypeError):
@@ -41,7 +42,7 @@ def load_stage(path: Path) -> dict | None:
     return None
 
 
-def run_stage(path: Path, build: Callable[[Path], dict]) -> tuple[dict, bool]:
+def run_stage(path: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
     """``build(tmp_dir) -> results`` unless ``path`` already holds a valid stage; returns (record, ran)."""
     path = Path(path)
     done = load_stage(path)

@@ -11,6 +11,7 @@ import json
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.atomic import atomic_write_json
 from engine.export.stages import load_stage
@@ -52,7 +53,7 @@ class ExportStatus:
     state: str  # new | running | done | failed | cancelled | interrupted (killed while running)
     stages: list[StageState] = field(default_factory=list)
     error: str | None = None
-    manifests: dict[str, dict] = field(default_factory=dict)  # finished bundles' manifests, by precision
+    manifests: dict[str, dict[str, Any]] = field(default_factory=dict)  # finished bundles' manifests, by precision
 
     @property
     def unfinished(self) -> bool:
@@ -78,7 +79,7 @@ def record(out: Path, request: ExportRequest, state: str, stage: str | None = No
                                                          "error": error, "pid": os.getpid()})
 
 
-def _recorded(out: Path) -> tuple[ExportRequest | None, dict]:
+def _recorded(out: Path) -> tuple[ExportRequest | None, dict[str, Any]]:
     try:
         raw = json.loads((Path(out) / ".work" / STATUS_FILE).read_text(encoding="utf-8"))
         return ExportRequest(**raw["request"]), raw
@@ -101,8 +102,8 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _state(raw: dict) -> str:
-    state = raw.get("state", NEW)
+def _state(raw: dict[str, Any]) -> str:
+    state: str = raw.get("state", NEW)
     pid = raw.get("pid")
     if state == RUNNING and pid != os.getpid() and not (isinstance(pid, int) and _alive(pid)):
         return INTERRUPTED

@@ -6,11 +6,15 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from engine.errors import LofiError
 from engine.hashing import file_sha256
+
+if TYPE_CHECKING:
+    from tokenizers import Tokenizer
 
 MANIFEST = "manifest.json"
 FORMAT = "lofi-onnx-bundle"
@@ -26,12 +30,12 @@ class BundleError(LofiError):
     """An export bundle is missing, incomplete, corrupt or of an unknown format."""
 
 
-def read_manifest(root: Path) -> dict:
+def read_manifest(root: Path) -> dict[str, Any]:
     path = Path(root) / MANIFEST
     if not Path(root).is_dir():
         raise BundleError(f"{root} is not a directory: pass a bundle folder such as exports/<name>/int8")
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise BundleError(f"{path} not found: {root} is not a finished export bundle (run `lofi export` "
                           "again to complete it)") from None
@@ -46,7 +50,7 @@ def read_manifest(root: Path) -> dict:
     return manifest
 
 
-def verify_checksums(root: Path, manifest: dict) -> None:
+def verify_checksums(root: Path, manifest: dict[str, Any]) -> None:
     """Every file the manifest lists must be present with its recorded sha256."""
     for name, digest in manifest["checksums"].items():
         path = Path(root) / name
@@ -57,7 +61,7 @@ def verify_checksums(root: Path, manifest: dict) -> None:
                               "re-run `lofi export` or copy the bundle again")
 
 
-def bundle_version(manifest: dict) -> str:
+def bundle_version(manifest: dict[str, Any]) -> str:
     """Changes whenever any file of the bundle changes: the daemon's track ids depend on it."""
     digest = hashlib.sha256(json.dumps(manifest["checksums"], sort_keys=True).encode()).hexdigest()[:12]
     return f"{manifest['lora']['run']}-step{manifest['lora']['step']}-{manifest['precision']}-{digest}"
@@ -82,9 +86,9 @@ def execution_providers(device: str, available: list[str]) -> tuple[list[str], s
 @dataclass
 class Bundle:
     root: Path
-    manifest: dict
-    sessions: dict
-    tokenizer: object
+    manifest: dict[str, Any]
+    sessions: dict[str, Any]
+    tokenizer: Tokenizer
     silence_latent: np.ndarray
     null_condition: np.ndarray
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import cast
 
 import numpy as np
 
@@ -35,8 +36,8 @@ class OnnxGenerator:
         self.default_steps = int(m["default_steps"])
         self.max_duration = float(m["max_duration_sec"])
 
-    def _run(self, graph: str, **feeds) -> list[np.ndarray]:
-        return self.bundle.sessions[graph].run(None, feeds)
+    def _run(self, graph: str, **feeds: np.ndarray) -> list[np.ndarray]:
+        return cast(list[np.ndarray], self.bundle.sessions[graph].run(None, feeds))
 
     def latent_frames(self, duration: float) -> int:
         return math.ceil(duration * float(self.audio["latent_rate"]))

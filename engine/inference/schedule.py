@@ -7,6 +7,8 @@ PyTorch pipeline for the same initial noise.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 
@@ -45,4 +47,4 @@ class APG:
         v1 = v1 / np.maximum(np.sqrt(np.sum(v1 * v1, axis=self.axis, keepdims=True)), 1e-12)
         parallel = np.sum(v0 * v1, axis=self.axis, keepdims=True) * v1
         update = (v0 - parallel).astype(cond.dtype) + self.eta * parallel.astype(cond.dtype)
-        return cond + np.float32(self.scale - 1.0) * update
+        return cast(np.ndarray, cond + np.float32(self.scale - 1.0) * update)

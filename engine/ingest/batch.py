@@ -19,6 +19,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.audio import fingerprint as fp
 from engine.catalog.sources import load_sources
@@ -73,7 +74,7 @@ class IngestReport:
             counts["duplicates"] += r.duplicate_of is not None
         return counts
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "results": [r.__dict__ for r in self.results],
             "summary": {**self.summary, "cancelled": self.cancelled},
@@ -142,7 +143,7 @@ def ingest(
 
     def record(result: IngestResult) -> None:
         report.results.append(result)
-        progress(Progress(len(report.results), total, result.source, {"status": result.status}))
+        progress(Progress(len(report.results), total, result.source))
 
     # Every result goes through the batch, in input order, so none is reported before it is saved.
     batch = CatalogBatch(catalog, lambda track: record(_result(workspace, track)))
@@ -154,6 +155,7 @@ def ingest(
             batch.flush()  # a skip is reported in order, after everything before it is saved
             record(_skipped(workspace, src, track_id, known.get(track_id)))
         else:
+            assert track_id is not None  # a source without an error has its content id
             seen_in_batch.add(track_id)
             todo.append(Job(src, track_id,
                             workspace.category_dir(category_for_style(DEFAULT_STYLE)) / f"{track_id}.mp3",

@@ -110,11 +110,12 @@ def build_dataset(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, out: Path
             raise Cancelled(f"dataset build cancelled after {i} of {len(chosen)} tracks; {out} has no "
                             "manifest.jsonl yet: build again to finish it")
         refresh_files(ws, t, taxonomy)  # make sure the text files match the catalog
+        lyrics = lyrics_text(t, taxonomy)
+        assert t.prompt is not None and lyrics is not None  # refresh_files set the prompt; chosen tracks have lyrics
         folder = out / "validation" if t.split == SPLIT_VALIDATION else out
         name = dataset_name(t)
-        audio = ws.resolve(t.output)
+        audio = ws.resolve(t.audio)
         _place(audio, folder / f"{name}.mp3")
-        lyrics = lyrics_text(t, taxonomy)
         atomic_write_text(folder / f"{name}_prompt.txt", t.prompt + "\n")
         atomic_write_text(folder / f"{name}_lyrics.txt", lyrics + "\n")
         report.written[t.split] = report.written.get(t.split, 0) + 1

@@ -71,11 +71,11 @@ class FileChange:
 
 
 def prompt_path(ws: Workspace, track: Track) -> Path:
-    return ws.resolve(track.output).with_name(f"{track.id}_prompt.txt")
+    return ws.resolve(track.audio).with_name(f"{track.id}_prompt.txt")
 
 
 def lyrics_path(ws: Workspace, track: Track) -> Path:
-    return ws.resolve(track.output).with_name(f"{track.id}_lyrics.txt")
+    return ws.resolve(track.audio).with_name(f"{track.id}_lyrics.txt")
 
 
 def needs_lyrics(track: Track, taxonomy: Taxonomy) -> bool:
@@ -125,7 +125,7 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 def _move_files(ws: Workspace, track: Track, category: str) -> None:
     """Move the MP3 and its text files into ``tracks/<category>/`` (renames: atomic per file)."""
-    old_audio = ws.resolve(track.output)
+    old_audio = ws.resolve(track.audio)
     new_dir = ws.category_dir(category)
     new_dir.mkdir(parents=True, exist_ok=True)
     for old in (old_audio, old_audio.with_name(f"{track.id}_prompt.txt"), old_audio.with_name(f"{track.id}_lyrics.txt")):
@@ -160,7 +160,7 @@ def save_labelled(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, track: Tr
             track.output = stored.output  # a snapshot may name a directory the files have left since
         category = taxonomy.category(track.styles[0]) if track.styles else "core"
         moved = None
-        if ws.resolve(track.output).parent != ws.category_dir(category):
+        if ws.resolve(track.audio).parent != ws.category_dir(category):
             _move_files(ws, track, category)
             moved = category
         change = refresh_files(ws, track, taxonomy)
@@ -214,7 +214,7 @@ def regenerate_all(ws: Workspace, catalog: Catalog, taxonomy: Taxonomy, progress
         if cancel is not None:
             cancel.raise_if_cancelled()
         if track.bpm is None:  # tracks ingested before tempo/key estimation existed
-            decoded = decode(ws.resolve(track.output))
+            decoded = decode(ws.resolve(track.audio))
             info = estimate_musical(decoded.samples, decoded.sample_rate)
             track.bpm, track.key, track.time_signature = info.bpm, info.key, info.time_signature
         changes.append(save_labelled(ws, catalog, taxonomy, track))

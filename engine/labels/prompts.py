@@ -63,7 +63,8 @@ def preset_prompt(preset: Preset) -> str:
 
 def parse_tag_edits(spec: str) -> tuple[list[str], list[str]]:
     """``"+rain sounds,-vinyl crackle"`` -> (added, removed); a bare tag means add."""
-    add, remove = [], []
+    add: list[str] = []
+    remove: list[str] = []
     for part in spec.split(","):
         tag = part.strip()
         if not tag:

@@ -10,6 +10,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
 from engine import settings
 from engine.errors import LofiError
@@ -43,7 +44,7 @@ class Preset:
     extends: str | None = None
 
     def tags(self, name: str) -> tuple[str, ...]:
-        return getattr(self, name)
+        return cast(tuple[str, ...], getattr(self, name))
 
     @property
     def instrumental(self) -> bool:
@@ -126,7 +127,7 @@ def _id_lines(text: str) -> dict[str, list[int]]:
     return found
 
 
-def _label(entry: dict, index: int, lines: dict[str, list[int]]) -> str:
+def _label(entry: dict[str, Any], index: int, lines: dict[str, list[int]]) -> str:
     sid = str(entry.get("id", "")).upper()
     line = lines.get(sid, [None])[0]
     return f"preset {sid or '#' + str(index + 1)}" + (f" (line {line})" if line else "")
@@ -183,5 +184,5 @@ def _resolve(sid: str, presets: dict[str, Preset], where: str, lines: dict[str, 
         at = f" (line {line})" if line else ""
         raise StyleError(f"{where}: preset {sid}{at}: extends unknown preset {preset.extends}")
     parent = _resolve(preset.extends, presets, where, lines, (*chain, sid))
-    merged = {name: tuple(dict.fromkeys(preset.tags(name) + parent.tags(name))) for name in TAG_FIELDS}
+    merged: dict[str, Any] = {name: tuple(dict.fromkeys(preset.tags(name) + parent.tags(name))) for name in TAG_FIELDS}
     return replace(preset, **merged)

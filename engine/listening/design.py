@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,8 +72,8 @@ class ClipPair:
 class ListeningTest:
     id: str
     kind: str
-    a: dict  # Source fields as JSON: spec, kind, label, run, step, identity
-    b: dict
+    a: dict[str, Any]  # Source fields as JSON: spec, kind, label, run, step, identity
+    b: dict[str, Any]
     listener: str
     trials: int
     practice: int
@@ -84,25 +85,25 @@ class ListeningTest:
     plan: list[Trial]
     clips: list[ClipPair] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
-    dir: Path | None = None  # where it lives; not stored
+    dir: Path = field(kw_only=True)  # where it lives; not stored
 
     @property
     def name(self) -> str:
         return f"{self.a['spec']} vs {self.b['spec']}"
 
     @property
-    def comparison(self) -> tuple:
+    def comparison(self) -> tuple[str, ...]:
         """Tests with equal keys compare the same audio sources and are pooled in reports."""
         return (self.kind, self.a["spec"], json.dumps(self.a["identity"], sort_keys=True), self.b["spec"],
                 json.dumps(self.b["identity"], sort_keys=True))
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         out = asdict(self)
         out.pop("dir")
         return {"format": FORMAT, "version": VERSION, **out}
 
     @classmethod
-    def from_json(cls, data: dict, directory: Path) -> ListeningTest:
+    def from_json(cls, data: dict[str, Any], directory: Path) -> ListeningTest:
         if data.get("format") != FORMAT or data.get("version") != VERSION:
             raise ListeningError(f"{directory / DEFINITION} is not a lofi listening test (format "
                                  f"{data.get('format')!r} v{data.get('version')!r})")
@@ -117,7 +118,7 @@ class ListeningTest:
         return self.dir / (pair.a if side == "a" else pair.b)
 
 
-def source_json(source: Source) -> dict:
+def source_json(source: Source) -> dict[str, Any]:
     return {"spec": source.spec, "kind": source.kind, "label": source.label, "run": source.run, "step": source.step,
             "identity": source.identity}
 

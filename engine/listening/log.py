@@ -16,6 +16,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from engine.atomic import atomic_write_json
 
@@ -50,12 +51,12 @@ class AnswerLog:
         *lines, tail = data.split(b"\n")
         return lines, tail
 
-    def records(self) -> list[dict]:
+    def records(self) -> list[dict[str, Any]]:
         return [json.loads(line) for line in self._raw_lines()[0]]
 
-    def _head(self) -> dict | None:
+    def _head(self) -> dict[str, Any] | None:
         try:
-            return json.loads(self.head_path.read_text())
+            return cast(dict[str, Any], json.loads(self.head_path.read_text()))
         except FileNotFoundError:
             return None
 
@@ -75,7 +76,7 @@ class AnswerLog:
             self._write_head(lines)
         return note
 
-    def append(self, record: dict) -> dict:
+    def append(self, record: dict[str, Any]) -> dict[str, Any]:
         """Append one record, chained to the previous line, and make it durable before returning."""
         lines, _ = self._raw_lines()
         entry = {**record, "prev": sha256(lines[-1]) if lines else self.anchor}
@@ -116,9 +117,9 @@ class AnswerLog:
         elif recorded > len(lines):
             problems.append(f"the log has {len(lines)} lines but {HEAD} records {recorded}: lines were removed "
                             "from the end")
-        elif recorded == len(lines) and lines and head.get("sha256") != prev:
+        elif recorded == len(lines) and lines and head is not None and head.get("sha256") != prev:
             problems.append(f"line {len(lines)} was changed (it does not match {HEAD})")
-        elif recorded == len(lines) - 1 and recorded and head.get("sha256") != sha256(lines[-2]):
+        elif recorded == len(lines) - 1 and recorded and head is not None and head.get("sha256") != sha256(lines[-2]):
             problems.append(f"line {recorded} was changed (it does not match {HEAD})")
         elif recorded < len(lines) - 1:
             problems.append(f"{HEAD} records {recorded} lines but the log has {len(lines)}: lines were added")

@@ -14,6 +14,7 @@ import os
 import secrets
 import shutil
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -154,16 +155,22 @@ def _start(ws: Workspace, request: ListeningRequest, a: Source, b: Source, trial
     test = ListeningTest(test_id, request.kind, source_json(a), source_json(b), listener, trials, request.practice,
                          seed, dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), request.duration,
                          request.steps, materials, draw_plan(trials, request.practice, seed), [], warnings,
-                         root / f"{test_id}{PARTIAL}")
+                         dir=root / f"{test_id}{PARTIAL}")
     atomic_write_json(test.dir / DEFINITION, test.to_json())
     return test
+
+
+def _rendering(progress: ProgressCallback, spec: str, p: Progress) -> None:
+    progress(Progress(p.done, p.total, f"rendering {spec}: {p.label}"))
 
 
 def _excerpt(ws: Workspace, material: Material, frames: int) -> np.ndarray:
     from engine.catalog.store import Catalog
 
-    track = Catalog(ws.catalog_path).get(material.track)
-    samples = load_clip(ws.resolve(track.output)).samples
+    track = Catalog(ws.catalog_path).get(material.track) if material.track else None
+    if track is None:
+        raise ListeningError(f"track {material.track} of this test is no longer in the catalog")
+    samples = load_clip(ws.resolve(track.audio)).samples
     start = int(round(material.offset * RATE))
     return samples[start:start + frames]
 
@@ -221,7 +228,7 @@ def create_test(ws: Workspace, request: ListeningRequest, progress: ProgressCall
             renders[side] = [Render(m.prompt, m.seed, test.dir / "renders" / side / f"m{i:02d}.wav")
                              for i, m in enumerate(test.materials)]
             render(ws, source, renders[side], test.duration, test.steps,
-                   lambda p, s=source: progress(Progress(p.done, p.total, f"rendering {s.spec}: {p.label}")), cancel)
+                   partial(_rendering, progress, source.spec), cancel)
     if cancel is not None:
         cancel.raise_if_cancelled()
     progress(Progress(0, 1, "level-matching clips"))

@@ -59,8 +59,9 @@ class Report:
     warnings: list[str] = field(default_factory=list)
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f} %"
+def _pct(x: float | None) -> str:
+    """A share as a percentage; a figure an unfinished report does not have shows as "-"."""
+    return "-" if x is None else f"{100 * x:.0f} %"
 
 
 def _base(tests: list[ListeningTest]) -> Report:
@@ -89,25 +90,25 @@ def score(tests: list[ListeningTest]) -> Report:
                 correct += bool(is_correct(test, trial, record["choice"]))
     n = report.answered
     if report.kind == "preference":
-        report.wins, report.ties, report.losses = wins, ties, n - wins - ties
-        _preference(report)
+        _preference(report, wins, ties, n - wins - ties)
     else:
-        report.correct = correct
-        _discrimination(report)
+        _discrimination(report, correct)
     return report
 
 
-def _discrimination(r: Report) -> None:
-    n, k = r.answered, r.correct
-    r.rate = k / n
-    r.p_value, r.p_test = stats.p_greater(k, n), P_ONE_SIDED
+def _discrimination(r: Report, k: int) -> None:
+    n = r.answered
+    r.correct = k
+    r.rate = rate = k / n
+    p_value = stats.p_greater(k, n)
+    r.p_value, r.p_test = p_value, P_ONE_SIDED
     r.ci_low, r.ci_high = stats.clopper_pearson(k, n)
     r.ci_method = CI_METHOD
     r.detectable = stats.detectable_accuracy(n)
     heard = "listeners picked the real track" if r.kind == "real" else "listeners heard a difference"
-    result = f"{k} of {n} correct ({_pct(r.rate)}), p = {r.p_value:.3g}"
+    result = f"{k} of {n} correct ({_pct(rate)}), p = {p_value:.3g}"
     powerless = r.detectable is None or r.detectable > JND_ACCURACY
-    if r.p_value <= stats.ALPHA:
+    if p_value <= stats.ALPHA:
         r.verdict, r.summary = "distinguishable", f"distinguishable: {heard} ({result})"
     elif powerless:
         r.trials_needed = stats.trials_needed(JND_ACCURACY)
@@ -116,29 +117,30 @@ def _discrimination(r: Report) -> None:
         r.verdict = "inconclusive"
         r.summary = (f"inconclusive: too few trials (n = {n}): {reach}; a claim of \"indistinguishable\" needs "
                      f"n >= {r.trials_needed} ({result})")
-    elif r.rate <= CHANCE_CEILING:
+    elif rate <= CHANCE_CEILING:
         r.verdict = "indistinguishable"
         r.summary = (f"indistinguishable: {result}, at most {_pct(CHANCE_CEILING)} and not significant, and the test "
                      f"would have caught listeners right {_pct(r.detectable)} of the time")
     else:
         r.verdict = "inconclusive"
-        r.summary = f"inconclusive: {_pct(r.rate)} is above {_pct(CHANCE_CEILING)} but not significant ({result})"
+        r.summary = f"inconclusive: {_pct(rate)} is above {_pct(CHANCE_CEILING)} but not significant ({result})"
 
 
-def _preference(r: Report) -> None:
+def _preference(r: Report, wins: int, ties: int, losses: int) -> None:
     n = r.answered
-    share = r.wins + r.ties
+    r.wins, r.ties, r.losses = wins, ties, losses
+    share = wins + ties
     r.rate = share / n
-    r.p_value, r.p_test = stats.p_two_sided(r.wins, r.wins + r.losses), P_SIGN
-    r.ci_low, r.ci_high = stats.clopper_pearson(share, n)
+    r.p_value, r.p_test = stats.p_two_sided(wins, wins + losses), P_SIGN
+    r.ci_low, r.ci_high = ci_low, ci_high = stats.clopper_pearson(share, n)
     r.ci_method = CI_METHOD
-    counts = f"{r.wins} wins, {r.ties} ties, {r.losses} losses of {n}"
-    ci = f"95 % CI {_pct(r.ci_low)}-{_pct(r.ci_high)}"
-    if r.ci_low >= CRITERION:
+    counts = f"{wins} wins, {ties} ties, {losses} losses of {n}"
+    ci = f"95 % CI {_pct(ci_low)}-{_pct(ci_high)}"
+    if ci_low >= CRITERION:
         r.verdict = "met"
         r.summary = (f"{r.a_label} wins or ties {_pct(r.rate)} ({ci}): meets the >= {_pct(CRITERION)} criterion "
                      f"({counts})")
-    elif r.ci_high < CRITERION:
+    elif ci_high < CRITERION:
         r.verdict = "not met"
         r.summary = (f"{r.a_label} wins or ties {_pct(r.rate)} ({ci}): below the {_pct(CRITERION)} criterion "
                      f"({counts})")
@@ -171,7 +173,7 @@ class Comparison:
 
 
 def comparisons(ws: Workspace) -> list[Comparison]:
-    groups: dict[tuple, list[ListeningTest]] = {}
+    groups: dict[tuple[str, ...], list[ListeningTest]] = {}
     for test in all_tests(ws):
         if Session(test).finished:
             groups.setdefault(test.comparison, []).append(test)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from engine.errors import LofiError
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
@@ -35,7 +36,7 @@ class Source:
     run: str | None = None  # the training run it belongs to (a bundle: the run its manifest names)
     step: int | None = None
     path: Path | None = None  # bundle directory
-    identity: dict = field(default_factory=dict)  # what makes its audio what it is (weights, bundle version)
+    identity: dict[str, Any] = field(default_factory=dict)  # what makes its audio what it is (weights, bundle version)
 
     @property
     def generated(self) -> bool:
@@ -111,12 +112,14 @@ def render(ws: Workspace, source: Source, jobs: list[Render], duration: float, s
     if not todo:
         return
     if source.kind == "bundle":
+        assert source.path is not None  # parse_source gives every bundle its directory
         _render_bundle(source.path, todo, duration, steps, progress, cancel)
         return
     from engine.evaluation.clips import SampleJob, column_pipeline, generate_samples
     from engine.model.check import model_variant
     from engine.training.config import TrainConfig
 
+    assert source.run is not None  # checkpoints and base models are named by their run
     run_dir = ws.runs_dir / source.run
     pipe = column_pipeline(run_dir, source.step if source.kind == "ckpt" else None)
     samples = [SampleJob("", job.prompt, job.seed, job.path) for job in todo]

@@ -13,6 +13,7 @@ check every figure against ``scipy.stats.binomtest`` and its ``proportion_ci``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from functools import lru_cache
 
@@ -56,7 +57,7 @@ def p_two_sided(k: int, n: int) -> float:
     return float(min(Fraction(1), 2 * min(_tail_half(k, n), _tail_half(n - k, n))))
 
 
-def _solve_increasing(f, target: float, lo: float = 0.0, hi: float = 1.0) -> float:
+def _solve_increasing(f: Callable[[float], float], target: float, lo: float = 0.0, hi: float = 1.0) -> float:
     """The p in [lo, hi] where the increasing function f crosses ``target``, to the last bit."""
     while True:
         mid = 0.5 * (lo + hi)

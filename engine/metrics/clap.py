@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -64,7 +65,8 @@ def weights_digest(path: Path) -> str:
 
 
 def _int16_round_trip(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16).astype(np.float32) / 32767.0
+    clipped = cast(np.ndarray, np.clip(x, -1.0, 1.0))
+    return (clipped * 32767.0).astype(np.int16).astype(np.float32) / 32767.0
 
 
 class ClapEmbedder:
@@ -152,11 +154,11 @@ class ClapClipView:
         x = _int16_round_trip(x)
         w = self.clap.window
         windows = [x[s : s + w] for s in range(0, max(x.size - w, 0) + 1, w)]  # full windows; a short clip: itself
-        return _normalise(self.clap._embed_windows(windows).mean(axis=0, keepdims=True))
+        return _normalise(cast(np.ndarray, self.clap._embed_windows(windows).mean(axis=0, keepdims=True)))
 
 
 def _normalise(e: np.ndarray) -> np.ndarray:
-    return e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12)
+    return cast(np.ndarray, e / np.maximum(np.linalg.norm(e, axis=1, keepdims=True), 1e-12))
 
 
 def clap_score(audio: list[np.ndarray], text: np.ndarray) -> float:

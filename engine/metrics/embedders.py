@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, cast
 
 import numpy as np
 import soxr
@@ -49,6 +50,14 @@ class EmbedderInfo:
     description: str
     convention: str  # which published convention its values follow
     identity: str  # preprocessing version + weights hash: the embedding cache key
+
+
+class Embedder(Protocol):
+    """What FAD needs of an embedder: who it is (the cache key) and frame embeddings of audio."""
+
+    info: EmbedderInfo
+
+    def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray: ...
 
 
 @dataclass(frozen=True)
@@ -136,7 +145,7 @@ class VGGishEmbedder:
     def embed(self, samples: np.ndarray, sample_rate: int) -> np.ndarray:
         patches = self._examples(mono_at(samples, sample_rate, self.info.sample_rate))
         with self._torch.no_grad():
-            return self.model(self._torch.from_numpy(patches)[:, None]).numpy().astype(np.float64)
+            return cast(np.ndarray, self.model(self._torch.from_numpy(patches)[:, None]).numpy()).astype(np.float64)
 
 
 def _instructions(name: str, root: Path) -> str:
@@ -164,7 +173,7 @@ def availability(name: str, root: Path) -> Availability:
     return Availability(name, ok, str(path), CONVENTIONS[name], None if ok else _instructions(name, root))
 
 
-def load_embedder(name: str, root: Path, vggish_post_relu: bool = False):
+def load_embedder(name: str, root: Path, vggish_post_relu: bool = False) -> Embedder:
     """The named embedder with its weights from ``root``; ``vggish_post_relu`` picks torchvggish's after-ReLU
     output instead of fadtk's default."""
     state = availability(name, root)
@@ -172,6 +181,7 @@ def load_embedder(name: str, root: Path, vggish_post_relu: bool = False):
         raise EmbedderError(f"embedder {name} is not installed: {state.instructions}")
     if name == "builtin":
         return BuiltinEmbedder()
+    assert state.path is not None  # the weights' place, for every embedder but the built-in one
     if name == "clap":
         from engine.metrics.clap import ClapEmbedder
 

@@ -17,6 +17,7 @@ either side has fewer than 2d frames; FAD-inf is unavailable below 500 evaluated
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
@@ -43,7 +44,7 @@ def stats(embeddings: np.ndarray) -> Stats:
 
 def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
     values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
+    return cast(np.ndarray, (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T)
 
 
 def frechet_distance(a: Stats, b: Stats) -> float:
@@ -99,8 +100,9 @@ def fad_inf(reference: np.ndarray | Stats, evaluated: np.ndarray, points: int = 
     inv = 1.0 / np.array(sizes, dtype=np.float64)
     slope, intercept = np.polyfit(inv, values, 1)
     predicted = intercept + slope * inv
-    total = np.sum((values - np.mean(values)) ** 2)
-    r2 = 1.0 - np.sum((values - predicted) ** 2) / total if total > 0 else 1.0
+    fitted = np.asarray(values)
+    total = np.sum((fitted - np.mean(values)) ** 2)
+    r2 = 1.0 - np.sum((fitted - predicted) ** 2) / total if total > 0 else 1.0
     return FadInf(float(intercept), float(slope), float(r2), sizes)
 
 

@@ -6,13 +6,14 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
 from engine.atomic import atomic_write_bytes
 from engine.audio.io import SUPPORTED_FORMATS, decode
 from engine.hashing import file_sha256
-from engine.metrics.embedders import EmbedderInfo
+from engine.metrics.embedders import Embedder, EmbedderInfo
 from engine.metrics.fad import MetricError, fad, fad_inf, per_track_fad, reliability, stats
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 
@@ -36,11 +37,11 @@ class EmbeddingCache:
         digest = file_sha256(audio)
         return self.root / info.name / identity / f"{digest}.npy"
 
-    def embed(self, embedder, audio: Path) -> np.ndarray:
+    def embed(self, embedder: Embedder, audio: Path) -> np.ndarray:
         path = self._path(embedder.info, audio)
         if path is not None and path.exists():
             self.hits += 1
-            return np.load(path, allow_pickle=False)
+            return cast(np.ndarray, np.load(path, allow_pickle=False))
         decoded = decode(Path(audio))
         emb = np.asarray(embedder.embed(decoded.samples, decoded.sample_rate), dtype=np.float64)
         if path is not None:
@@ -55,7 +56,7 @@ def audio_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUPPORTED_FORMATS and p.is_file())
 
 
-def embed_files(embedder, files: list[Path], cache: EmbeddingCache, progress: ProgressCallback = no_progress,
+def embed_files(embedder: Embedder, files: list[Path], cache: EmbeddingCache, progress: ProgressCallback = no_progress,
                 cancel: CancelToken | None = None) -> dict[str, np.ndarray]:
     out = {}
     for i, f in enumerate(files):
@@ -100,7 +101,7 @@ def _as_files(source: Path | list[Path]) -> list[Path]:
     return audio_files(source) if isinstance(source, (str, Path)) else list(source)
 
 
-def fad_between(embedder, reference: Path | list[Path], evaluated: Path | list[Path],
+def fad_between(embedder: Embedder, reference: Path | list[Path], evaluated: Path | list[Path],
                 cache: EmbeddingCache | None = None, progress: ProgressCallback = no_progress,
                 cancel: CancelToken | None = None) -> FadReport:
     """FAD of ``evaluated`` against ``reference`` (each a folder of audio or a list of files).

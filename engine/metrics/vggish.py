@@ -15,6 +15,8 @@ other convention.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import torch
 from torch import nn
@@ -43,7 +45,7 @@ def mel_matrix() -> np.ndarray:
     falling = (upper - bins_mel[:, None]) / (upper - center)
     weights = np.maximum(0.0, np.minimum(rising, falling))
     weights[0] = 0.0
-    return weights
+    return cast(np.ndarray, weights)
 
 
 _MEL = mel_matrix()
@@ -56,7 +58,7 @@ def log_mel(samples: np.ndarray) -> np.ndarray:
     count = 1 + (x.size - WINDOW) // HOP
     frames = np.lib.stride_tricks.sliding_window_view(x, WINDOW)[::HOP][:count]
     magnitude = np.abs(np.fft.rfft(frames * _HANN, n=FFT, axis=1))
-    return np.log(magnitude @ _MEL + LOG_OFFSET)
+    return np.log(cast(np.ndarray, magnitude @ _MEL) + LOG_OFFSET)
 
 
 def examples(samples: np.ndarray) -> np.ndarray:

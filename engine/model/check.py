@@ -11,6 +11,7 @@ import json
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from engine.errors import LofiError
 from engine.model.variants import Variant, variant_of_config
@@ -25,7 +26,6 @@ REMEDY = (
     "Runware/acestep-v15-base-diffusers), or build an offline test model with `lofi model init-tiny DIR`. "
     "Expected layout: model_index.json, vae/, text_encoder/, tokenizer/, transformer/, condition_encoder/, scheduler/"
 )
-_DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8, "I64": 8, "I32": 4, "I8": 1, "U8": 1, "BOOL": 1}
 
 
 class BaseModelError(LofiError):
@@ -45,7 +45,7 @@ class ModelSummary:
     path: Path
     tiny: bool
     components: list[ComponentInfo] = field(default_factory=list)
-    transformer_config: dict = field(default_factory=dict)
+    transformer_config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_parameters(self) -> int:
@@ -70,16 +70,16 @@ def model_variant(model_dir: Path | str) -> Variant:
     return variant_of_config(_read_json(root / "transformer" / "config.json", root))
 
 
-def _read_json(path: Path, root: Path) -> dict:
+def _read_json(path: Path, root: Path) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        return cast(dict[str, Any], json.loads(path.read_text(encoding="utf-8")))
     except FileNotFoundError:
         raise _fail(root, f"missing {path.relative_to(root)}") from None
     except json.JSONDecodeError as exc:
         raise _fail(root, f"{path.relative_to(root)} is not valid JSON ({exc.msg}, line {exc.lineno})") from None
 
 
-def safetensors_header(path: Path) -> dict:
+def safetensors_header(path: Path) -> dict[str, Any]:
     """The JSON header of a safetensors file (tensor names, dtypes, shapes) without loading tensors."""
     with open(path, "rb") as fh:
         raw = fh.read(8)
@@ -88,7 +88,7 @@ def safetensors_header(path: Path) -> dict:
         (size,) = struct.unpack("<Q", raw)
         if size > 100_000_000:
             raise ValueError("implausible header size")
-        header = json.loads(fh.read(size))
+        header: dict[str, Any] = json.loads(fh.read(size))
     header.pop("__metadata__", None)
     return header
 
@@ -134,7 +134,7 @@ def check_base_model(path: Path | str) -> ModelSummary:
     if index.get("_class_name") != "AceStepPipeline":
         raise _fail(root, f"model_index.json describes {index.get('_class_name')!r}, not an AceStepPipeline")
     infos = []
-    transformer_config: dict = {}
+    transformer_config: dict[str, Any] = {}
     for name in COMPONENTS:
         if name not in index:
             raise _fail(root, f"model_index.json lists no {name!r} component")

@@ -5,8 +5,13 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import Any, TypeAlias
 
 from engine.model.check import COMPONENTS, check_base_model
+
+# diffusers' AceStepPipeline. Its components are registered at run time, so attribute access cannot be checked,
+# and mypy does not follow diffusers (see [tool.mypy] in pyproject.toml): the pipeline is untyped to us.
+Pipeline: TypeAlias = Any
 
 
 def resolve_device(device: str | None = None) -> str:
@@ -18,7 +23,7 @@ def resolve_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_pipeline(model_dir: Path | str, dtype: str = "fp32", device: str = "cpu"):
+def load_pipeline(model_dir: Path | str, dtype: str = "fp32", device: str = "cpu") -> Pipeline:
     """``AceStepPipeline`` from a local directory, validated first (fails fast with a remedy)."""
     import torch
     from diffusers import AceStepPipeline

@@ -14,9 +14,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.atomic import atomic_write_json
 from engine.model.check import TINY_MARKER
+from engine.model.load import Pipeline
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
 
 ACOUSTIC_DIM = 4
 TEXT_HIDDEN = 32
@@ -54,7 +59,7 @@ TINY_VARIANTS = {
 }
 
 
-def _tokenizer(corpus: list[str]):
+def _tokenizer(corpus: list[str]) -> PreTrainedTokenizerFast:
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
@@ -90,7 +95,7 @@ def _shape(variant: str) -> TinyShape:
         raise ValueError(f"unknown tiny variant {variant!r}; choose one of {', '.join(TINY_VARIANTS)}") from None
 
 
-def build_tiny_pipeline(seed: int = 0, variant: str = "turbo"):
+def build_tiny_pipeline(seed: int = 0, variant: str = "turbo") -> Pipeline:
     """An in-memory tiny AceStepPipeline with deterministic random weights, shaped like ``variant``."""
     import torch
     from diffusers import (

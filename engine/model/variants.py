@@ -21,7 +21,9 @@ A checkpoint is turbo exactly when diffusers' ``AceStepPipeline`` thinks so: ``i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 TURBO_TABLE, LOGIT_NORMAL = "turbo-table", "logit-normal"
 
@@ -41,7 +43,7 @@ class Variant:
     def turbo(self) -> bool:
         return self.name == "turbo"
 
-    def sampler(self, steps: int | None = None, guidance: float | None = None) -> dict:
+    def sampler(self, steps: int | None = None, guidance: float | None = None) -> dict[str, Any]:
         """``AceStepPipeline.__call__`` arguments for this variant; None takes the variant's default."""
         return {"num_inference_steps": steps or self.steps, "shift": self.shift,
                 "guidance_scale": self.guidance if guidance is None else guidance}
@@ -51,16 +53,16 @@ TURBO = Variant("turbo", steps=8, shift=3.0, guidance=1.0, timesteps=TURBO_TABLE
 BASE = Variant("base", steps=50, shift=3.0, guidance=7.0, timesteps=LOGIT_NORMAL, cfg_dropout=0.15)
 
 
-def is_turbo_config(config: dict) -> bool:
+def is_turbo_config(config: dict[str, Any]) -> bool:
     """The same rule as ``AceStepPipeline.__init__``."""
     return bool(config.get("is_turbo")) or config.get("model_version") == "turbo"
 
 
-def variant_of_config(transformer_config: dict) -> Variant:
+def variant_of_config(transformer_config: dict[str, Any]) -> Variant:
     return TURBO if is_turbo_config(dict(transformer_config)) else BASE
 
 
-def condition_width(transformer_config) -> int:
+def condition_width(transformer_config: Mapping[str, Any]) -> int:
     """Width of the DiT's cross-attention input (the condition encoder's output): ``encoder_hidden_size``, which
     the XL checkpoints set to 2048 under a 2560-wide DiT; absent (older configs), it equals ``hidden_size``."""
     config = dict(transformer_config)

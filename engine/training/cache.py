@@ -25,6 +25,7 @@ import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -33,6 +34,7 @@ from safetensors.torch import load_file, save_file
 from engine.atomic import atomic_path
 from engine.audio.io import decode
 from engine.audio.process import resample, to_stereo
+from engine.model.load import Pipeline
 from engine.progress import CancelToken, Progress, ProgressCallback, no_progress
 from engine.training.data import TrainItem
 
@@ -60,7 +62,7 @@ def cache_key(item: TrainItem, model_id: str, crop_sec: float) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:24]
 
 
-def silence_context(pipe, frames: int, dtype: torch.dtype) -> torch.Tensor:
+def silence_context(pipe: Pipeline, frames: int, dtype: torch.dtype) -> torch.Tensor:
     """Context latents for text-to-music: the silence latent (tiled) and an all-ones chunk mask."""
     silence = pipe.condition_encoder.silence_latent.to(dtype=dtype)
     if silence.shape[1] < frames:
@@ -70,11 +72,11 @@ def silence_context(pipe, frames: int, dtype: torch.dtype) -> torch.Tensor:
 
 
 @torch.no_grad()
-def encode_latents(vae, audio: np.ndarray, device: str | torch.device) -> torch.Tensor:
+def encode_latents(vae: Any, audio: np.ndarray, device: str | torch.device) -> torch.Tensor:
     """[T, D] float32 VAE posterior mean of stereo ``audio`` [frames, 2] at the VAE's rate, tiled (bounded memory)."""
     vae.enable_tiling()
     wave = torch.from_numpy(np.ascontiguousarray(audio.T)).unsqueeze(0).to(device=device, dtype=vae.dtype)
-    return vae.encode(wave).latent_dist.mean[0].transpose(0, 1).float()
+    return cast(torch.Tensor, vae.encode(wave).latent_dist.mean[0].transpose(0, 1).float())
 
 
 def track_audio(path: Path, rate: int) -> np.ndarray:
@@ -84,7 +86,7 @@ def track_audio(path: Path, rate: int) -> np.ndarray:
 
 
 @torch.no_grad()
-def encode_condition(pipe, item: TrainItem, duration: float, metadata: bool = True) -> torch.Tensor:
+def encode_condition(pipe: Pipeline, item: TrainItem, duration: float, metadata: bool = True) -> torch.Tensor:
     """[L, H] float32 packed conditioning, formatted as the pipeline formats its prompt (metadata "N/A" if not)."""
     device, dtype = pipe.condition_encoder.device, pipe.condition_encoder.dtype
     meta = {"bpm": item.bpm, "keyscale": item.key, "timesignature": (item.time_signature or "").split("/")[0] or None}
@@ -100,10 +102,10 @@ def encode_condition(pipe, item: TrainItem, duration: float, metadata: bool = Tr
         refer_audio_acoustic_hidden_states_packed=refer,
         refer_audio_order_mask=torch.zeros(1, device=device, dtype=torch.long),
     )
-    return hidden[0].float().contiguous().cpu()
+    return cast(torch.Tensor, hidden[0].float().contiguous().cpu())
 
 
-def encode_item(pipe, item: TrainItem, crop_sec: float) -> dict[str, torch.Tensor]:
+def encode_item(pipe: Pipeline, item: TrainItem, crop_sec: float) -> dict[str, torch.Tensor]:
     rate = int(pipe.sample_rate)
     audio = track_audio(Path(item.audio), rate)
     latents = encode_latents(pipe.vae, audio, pipe.vae.device)
@@ -114,7 +116,7 @@ def encode_item(pipe, item: TrainItem, crop_sec: float) -> dict[str, torch.Tenso
             "encoder_hidden_states_no_metadata": encode_condition(pipe, item, duration, metadata=False)}
 
 
-def prepare(pipe, items: list[TrainItem], cache_dir: Path, model_id: str, crop_sec: float,
+def prepare(pipe: Pipeline, items: list[TrainItem], cache_dir: Path, model_id: str, crop_sec: float,
             progress: ProgressCallback = no_progress, cancel: CancelToken | None = None) -> list[CachedItem]:
     """Make sure every item is encoded; reuse what is cached. Returns the cache entries in item order."""
     folder = Path(cache_dir) / model_id

@@ -18,12 +18,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 from engine.atomic import atomic_write_json, fsync_dir
 from engine.errors import LofiError
 from engine.hashing import file_sha256
+
+if TYPE_CHECKING:
+    import torch
+    from peft import LoraConfig
 
 # torch, diffusers and peft are imported inside the functions that need them: the dashboard and the
 # light CLI commands list and verify checkpoints without loading PyTorch.
@@ -43,7 +49,8 @@ def checkpoint_dir(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / "checkpoints" / f"step-{step}"
 
 
-def save_checkpoint(run_dir: Path, step: int, transformer, lora_config, state: dict) -> Path:
+def save_checkpoint(run_dir: Path, step: int, transformer: torch.nn.Module, lora_config: LoraConfig,
+                    state: dict[str, Any]) -> Path:
     import torch
     from diffusers import AceStepPipeline
     from peft.utils import get_peft_model_state_dict
@@ -82,7 +89,7 @@ def is_valid(path: Path) -> bool:
         return False
 
 
-def list_checkpoints(run_dir: Path, warn=lambda _m: None) -> list[int]:
+def list_checkpoints(run_dir: Path, warn: Callable[[str], None] = lambda _m: None) -> list[int]:
     """Steps of the valid checkpoints, ascending; corrupt or partial ones are reported and skipped."""
     root = Path(run_dir) / "checkpoints"
     steps = []
@@ -98,7 +105,7 @@ def list_checkpoints(run_dir: Path, warn=lambda _m: None) -> list[int]:
     return sorted(steps)
 
 
-def load_lora_into(transformer, path: Path) -> None:
+def load_lora_into(transformer: torch.nn.Module, path: Path) -> None:
     """Put a checkpoint's LoRA weights into a transformer that already has the adapter."""
     from peft.utils import set_peft_model_state_dict
     from safetensors.torch import load_file
@@ -106,14 +113,15 @@ def load_lora_into(transformer, path: Path) -> None:
     raw = load_file(str(Path(path) / LORA_FILE))
     state = {k.removeprefix("transformer."): v for k, v in raw.items()}
     result = set_peft_model_state_dict(transformer, state, adapter_name="default")
-    if getattr(result, "unexpected_keys", None):
-        raise RuntimeError(f"checkpoint {path} has LoRA weights this model does not expect: {result.unexpected_keys[:3]}")
+    unexpected = getattr(result, "unexpected_keys", None)
+    if unexpected:
+        raise RuntimeError(f"checkpoint {path} has LoRA weights this model does not expect: {unexpected[:3]}")
 
 
-def load_state(path: Path) -> dict:
+def load_state(path: Path) -> dict[str, Any]:
     import torch
 
-    return torch.load(Path(path) / STATE_FILE, weights_only=True)
+    return cast(dict[str, Any], torch.load(Path(path) / STATE_FILE, weights_only=True))
 
 
 @dataclass(frozen=True)
@@ -129,7 +137,7 @@ class BestPick:
         return self.manual if self.manual is not None else self.automatic
 
 
-def _read_pick(path: Path) -> dict | None:
+def _read_pick(path: Path) -> dict[str, Any] | None:
     try:
         record = json.loads(path.read_text())
         return {**record, "step": int(record["step"])}

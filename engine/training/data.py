@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,7 @@ class TrainItem:
     sha256: str = ""
 
 
-def workspace_items(ws: Workspace, require_license: bool, warn) -> list[TrainItem]:
+def workspace_items(ws: Workspace, require_license: bool, warn: Callable[[str], None]) -> list[TrainItem]:
     """Accepted, non-excluded tracks in the training split (unlicensed ones with a warning, or refused)."""
     taxonomy = load_styles()
     items = []
@@ -59,7 +60,7 @@ def workspace_items(ws: Workspace, require_license: bool, warn) -> list[TrainIte
     return items
 
 
-def folder_items(folder: Path, warn) -> list[TrainItem]:
+def folder_items(folder: Path, warn: Callable[[str], None]) -> list[TrainItem]:
     """``name.mp3`` + ``name_prompt.txt`` + ``name_lyrics.txt``; manifest.jsonl adds bpm/key when present."""
     folder = Path(folder)
     if not folder.is_dir():

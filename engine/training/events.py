@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class MetricsWriter:
         self.path = Path(path)
         self._fh: IO[str] = open(self.path, "a", encoding="utf-8")
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         self._fh.write(json.dumps(record) + "\n")
         self._fh.flush()
 
@@ -54,7 +54,7 @@ class NoMetrics(MetricsWriter):
     def __init__(self) -> None:
         pass
 
-    def _write(self, record: dict) -> None:
+    def _write(self, record: dict[str, Any]) -> None:
         pass
 
     def close(self) -> None:
@@ -63,11 +63,11 @@ class NoMetrics(MetricsWriter):
 
 @dataclass
 class RunMetrics:
-    steps: dict[int, dict] = field(default_factory=dict)  # last line per step
-    events: list[dict] = field(default_factory=list)
+    steps: dict[int, dict[str, Any]] = field(default_factory=dict)  # last line per step
+    events: list[dict[str, Any]] = field(default_factory=list)
     columns: StepColumns = field(default_factory=StepColumns, repr=False, compare=False)
 
-    def add_step(self, record: dict) -> None:
+    def add_step(self, record: dict[str, Any]) -> None:
         step = int(record["step"])
         self.steps[step] = record
         self.columns.add(step, record)
@@ -105,7 +105,7 @@ def read_metrics(path: Path) -> RunMetrics:
 _BOOKKEEPING = ("type", "event", "step", "time")
 
 
-def format_event(event: dict) -> str:
+def format_event(event: dict[str, Any]) -> str:
     """One readable line for an event: ``step     20  checkpoint_saved  path checkpoints/step-20``."""
     details = []
     for key, value in event.items():

@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import torch
 
@@ -213,7 +215,7 @@ class Trainer:
             return value
         return float(self.accelerator.reduce(torch.tensor(value, device=self.device), reduction="mean"))
 
-    def _train_step(self, step: int) -> dict:
+    def _train_step(self, step: int) -> dict[str, Any]:
         cfg = self.config
         per_step = cfg.batch_size * cfg.grad_accum
         mine = list(range(self.rank, per_step, self.world))  # this process's share of the step
@@ -256,7 +258,7 @@ class Trainer:
 
     # -- checkpoints ----------------------------------------------------------------------
 
-    def _state(self, step: int) -> dict:
+    def _state(self, step: int) -> dict[str, Any]:
         return {"step": step, "optimizer": self.optimizer.state_dict(), "scheduler": self.scheduler.state_dict(),
                 "lr_factor": self.lr_factor, "rollbacks": self.rollbacks, "config": asdict(self.config)}
 
@@ -374,7 +376,7 @@ class Trainer:
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM finish the current step, save a checkpoint and exit."""
 
-        def handler(signum, _frame) -> None:
+        def handler(signum: int, _frame: FrameType | None) -> None:
             self.stop_requested = True
 
         signal.signal(signal.SIGINT, handler)

@@ -39,7 +39,7 @@ def draw_timestep(variant: Variant, kind: str, shift: float, gen: torch.Generato
     raise ValueError(f"unknown timestep distribution {kind!r}")
 
 
-def flow_matching_loss(transformer, x0: torch.Tensor, encoder_hidden_states: torch.Tensor, context: torch.Tensor,
+def flow_matching_loss(transformer: torch.nn.Module, x0: torch.Tensor, encoder_hidden_states: torch.Tensor, context: torch.Tensor,
                        t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
     """MSE between the predicted and the true velocity for a batch of clean latents ``x0`` [B, T, D]."""
     tb = t.view(-1, 1, 1)

@@ -88,7 +88,7 @@ def worker_command(path: Path, processes: int = 1) -> list[str]:
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc-per-node={processes}", *worker]
 
 
-def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = True) -> subprocess.Popen:
+def start_run(path: Path, from_checkpoint: int | None = None, detach: bool = True) -> subprocess.Popen[bytes]:
     """Start the training process; with ``detach`` it survives the caller (the dashboard closing)."""
     if running_pid(path):
         raise RunError(f"run {path.name} is already training (pid {running_pid(path)})")

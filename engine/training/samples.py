@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -10,6 +11,11 @@ from engine.atomic import atomic_write_json
 from engine.audio.io import write_audio
 from engine.labels.prompts import metadata_bpm, preset_prompt
 from engine.labels.styles import load_styles
+from engine.model.load import Pipeline
+
+if TYPE_CHECKING:
+    from engine.model.variants import Variant
+    from engine.training.config import TrainConfig
 
 
 def sample_prompts() -> list[tuple[str, str]]:
@@ -19,7 +25,7 @@ def sample_prompts() -> list[tuple[str, str]]:
 
 
 @torch.no_grad()
-def write_samples(pipe, folder: Path, config, variant) -> Path:
+def write_samples(pipe: Pipeline, folder: Path, config: TrainConfig, variant: Variant) -> Path:
     """Generate and save one WAV per prompt (seed = index) plus prompts.json describing them, with the model
     variant's sampler (steps, shift, guidance) and the caption's bpm in the metadata, as at inference."""
     folder = Path(folder)

@@ -8,6 +8,7 @@ spike still shows, and drawing costs O(width) whatever the length.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -44,7 +45,7 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
 
     acc = lfilter([1 - smoothing], [1, -smoothing], values)
     weight = 1 - smoothing ** np.arange(1, values.size + 1)
-    return acc / weight
+    return cast(np.ndarray, acc / weight)
 
 
 class StepColumns:
@@ -53,19 +54,19 @@ class StepColumns:
     written again (a resume or a rollback replays from a checkpoint) makes the next read rebuild once."""
 
     def __init__(self) -> None:
-        self._records: list[dict] = []  # one per step, in step order
+        self._records: list[dict[str, Any]] = []  # one per step, in step order
         self._last = -1
         self._stale = False
         self._columns: dict[str, tuple[np.ndarray, int]] = {}  # key -> (buffer, rows filled)
 
-    def add(self, step: int, record: dict) -> None:
+    def add(self, step: int, record: dict[str, Any]) -> None:
         if step > self._last and not self._stale:
             self._records.append(record)
             self._last = step
         else:
             self._stale = True
 
-    def column(self, key: str, steps: dict[int, dict]) -> np.ndarray:
+    def column(self, key: str, steps: dict[int, dict[str, Any]]) -> np.ndarray:
         """``key`` of every step in step order (a missing value reads 0); ``steps`` is the step table to rebuild
         from after a rewrite."""
         if self._stale:

@@ -37,7 +37,7 @@ def synthetic_test(ws: Workspace, kind: str = "abx", trials: int = 4, practice: 
     b = b or (SOURCES["real"] if kind == "real" else {**SOURCES["b"], "run": run, "step": step})
     test = ListeningTest(test_id, kind, a, b, listener, trials, practice, seed, "2026-01-01T00:00:00+00:00",
                          2.0, 8, [Material("CORE-01", "lofi hip hop", i) for i in range(count)],
-                         draw_plan(trials, practice, seed), clips, [], directory)
+                         draw_plan(trials, practice, seed), clips, [], dir=directory)
     atomic_write_json(directory / DEFINITION, test.to_json())
     return test
 

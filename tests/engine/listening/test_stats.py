@@ -44,8 +44,8 @@ def test_critical_counts_and_power_match_their_definitions():
 
 
 def _abx(k: int, n: int, kind: str = "abx") -> Report:
-    r = Report(kind, "a", "b", "A", "B", ["t"], ["ana"], "finished", n, n, correct=k)
-    _discrimination(r)
+    r = Report(kind, "a", "b", "A", "B", ["t"], ["ana"], "finished", n, n)
+    _discrimination(r, k)
     return r
 
 
@@ -67,9 +67,8 @@ def test_the_power_rule_never_claims_indistinguishable_without_enough_trials():
 
 
 def _pref(w: int, t: int, losses: int) -> Report:
-    r = Report("preference", "a", "b", "int8", "fp32", ["t"], ["ana"], "finished", w + t + losses, w + t + losses,
-               wins=w, ties=t, losses=losses)
-    _preference(r)
+    r = Report("preference", "a", "b", "int8", "fp32", ["t"], ["ana"], "finished", w + t + losses, w + t + losses)
+    _preference(r, w, t, losses)
     return r
 
 
