@@ -1,4 +1,4 @@
-"""``lofi demo``: the whole loop on synthesized audio and the tiny model, offline, in about a minute.
+"""``lofi demo``: the whole loop on synthesized audio and the tiny model, offline, in a few minutes.
 
 Ingest (with every kind of bad file), label, split, train a LoRA on the tiny ACE-Step model,
 evaluate its checkpoints, print the comparison table, export the trained checkpoint as an int8 ONNX
@@ -17,6 +17,7 @@ from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.demo import sidecar_path, write_demo_sources
 from engine.ingest import ingest
+from engine.labels.categories import CATEGORIES
 from engine.labels.labelling import LabelChange, apply_label
 from engine.labels.styles import load_styles
 from lofi_tui.cli import main, workspace_of
@@ -59,7 +60,12 @@ def demo_cmd(ctx: click.Context, sources_dir: Path | None, train: bool) -> None:
     stderr.print(f"training a LoRA on the tiny ACE-Step model in {model} (random weights: not musical)")
     ctx.invoke(train_cmd, run_name="demo", base_model=model, max_steps=12, checkpoint_every=6, warmup_steps=2,
                crop_sec=4.0, rank=8, learning_rate=2e-3, sample_every=12)
-    ctx.invoke(eval_cmd, run_name="demo", checkpoint="all", per_style=2, duration=1.0, steps=2, embedding="builtin")
+    taxonomy = load_styles()
+    # Two styles per category keep the demo quick; `lofi eval` takes all 38 unless told otherwise.
+    shown = tuple(s for c in CATEGORIES for s in [i for i in taxonomy.ids if taxonomy.category(i) == c][:2])
+    stderr.print(f"evaluating 2 clips of {len(shown)} styles (two per category) per checkpoint")
+    ctx.invoke(eval_cmd, run_name="demo", checkpoint="all", per_style=2, duration=1.0, steps=2, embedding="builtin",
+               styles=shown)
     ctx.invoke(checkpoints_cmd, run_name="demo")
     stderr.print("exporting the last checkpoint (the trained LoRA) as an int8 ONNX bundle")
     ctx.invoke(export_cmd, run="demo", checkpoint="latest", precisions="int8")
