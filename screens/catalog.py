@@ -32,7 +32,7 @@ from engine.catalog.store import Catalog
 from engine.catalog.track import ACCEPTED, Track, short_flags
 from engine.errors import AudioError, Cancelled, LofiError
 from engine.labels.languages import VOCAL_LANGUAGES, check_language
-from engine.labels.styles import load_styles
+from engine.labels.styles import Taxonomy, load_styles
 from engine.progress import CancelToken, Progress
 from lofi_tui.widgets.line_table import Column, LineTable
 from lofi_tui.widgets.picture import render_picture
@@ -67,10 +67,13 @@ COLUMNS: tuple[Column[Track], ...] = (
 )
 
 
+FIRST_ROWS = 200  # more than a screenful at any terminal size
+
+
 class CatalogLoaded(Message):
-    def __init__(self, tracks: list[Track]) -> None:
+    def __init__(self, tracks: list[Track], taxonomy: Taxonomy, complete: bool = True) -> None:
         super().__init__()
-        self.tracks = tracks
+        self.tracks, self.taxonomy, self.complete = tracks, taxonomy, complete
 
 
 class PictureReady(Message):
@@ -152,6 +155,8 @@ class CatalogScreen(LofiScreen):
     def __init__(self) -> None:
         super().__init__()
         self.tracks: list[Track] = []
+        self.taxonomy: Taxonomy | None = None  # with the tracks: the filter checks style names against it
+        self._summary = "0 tracks shown · 0 accepted · 0 rejected · 0 errors"
         self._job: tuple[str, CancelToken] | None = None  # the long work running (import or dataset build)
 
     def compose(self) -> ComposeResult:
@@ -180,10 +185,24 @@ class CatalogScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="catalog-load", exit_on_error=False, name="loading the catalog")
     def load_catalog(self) -> None:
-        self.post_message(CatalogLoaded(Catalog(self.app.workspace.catalog_path).all()))
+        catalog, taxonomy = Catalog(self.app.workspace.catalog_path), load_styles()
+        first = catalog.first(FIRST_ROWS)
+        if len(first) == FIRST_ROWS:  # a large catalog: a screenful at once, then the whole of it
+            self.post_message(CatalogLoaded(first, taxonomy, complete=False))
+        self.post_message(CatalogLoaded(catalog.all(), taxonomy))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
-        self.tracks = message.tracks
+        """What does not change while a person types a filter is worked out once per load."""
+        self.tracks, self.taxonomy = message.tracks, message.taxonomy
+        if not message.complete:
+            self._summary = f"the first {len(self.tracks)} tracks · loading the rest of the catalog..."
+            self._show_rows()
+            return
+        counts = {s: sum(t.status == s for t in self.tracks) for s in ("accepted", "rejected", "error")}
+        self._summary = (f"{len(self.tracks)} tracks shown · {counts['accepted']} accepted · "
+                         f"{counts['rejected']} rejected · {counts['error']} errors")
+        if unlicensed := sum(trains_unlicensed(t) for t in self.tracks):  # the trainer would only say so in train.log
+            self._summary += f" · ⚠ {unlicensed} unlicensed (d)"
         self._show_rows()
 
     @on(Input.Changed, "#filter")
@@ -195,15 +214,10 @@ class CatalogScreen(LofiScreen):
         self.table.focus()
 
     def _show_rows(self) -> None:
-        query = parse_query(self.query_one("#filter", Input).value, load_styles())
+        query = parse_query(self.query_one("#filter", Input).value, self.taxonomy)
         shown = [t for t in self.tracks if query.matches(t)]
         self.table.set_items(shown)
-        counts = {s: sum(t.status == s for t in self.tracks) for s in ("accepted", "rejected", "error")}
-        line = (f"{len(shown)} of {len(self.tracks)} tracks shown · {counts['accepted']} accepted · "
-                f"{counts['rejected']} rejected · {counts['error']} errors")
-        unlicensed = sum(trains_unlicensed(t) for t in self.tracks)
-        if unlicensed:  # the trainer would only say so in train.log
-            line += f" · ⚠ {unlicensed} unlicensed (d)"
+        line = f"{len(shown)} of {self._summary}"
         self.status(f"{'; '.join(query.problems)} · {line}" if query.problems else line)
         if not shown:
             detail = "The catalog is empty: press i to import audio."

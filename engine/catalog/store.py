@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any, cast
 
@@ -267,6 +268,11 @@ class Catalog:
 
     def all(self) -> list[Track]:
         return [Track.from_dict(doc) for doc in self._table.all()]
+
+    def first(self, count: int) -> list[Track]:
+        """The first ``count`` tracks in catalog order, parsing only those (a screen shows them while the rest
+        of a large catalog loads)."""
+        return [Track.from_dict(doc) for doc in islice(self._table, count)]
 
     def get(self, track_id: str) -> Track | None:
         doc = self._table.get(doc_id=track_id)  # type: ignore[call-overload]  # str ids: see _TrackTable

@@ -53,6 +53,17 @@ async def test_every_footer_fits_80_columns_and_the_status_line_shows_above_it(t
         assert "? Help" in footer and "q Quit" in footer, f"cut: {footer!r}"
 
 
+async def test_a_large_catalog_shows_its_first_rows_then_all_of_them(tui_workspace, player, monkeypatch):
+    import screens.catalog
+
+    monkeypatch.setattr(screens.catalog, "FIRST_ROWS", 2)  # "large": more tracks than the first screenful
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(120, 32)) as pilot:
+        await _settle(app, pilot)
+        assert screen_lines(app)[-2].strip().startswith("5 of 5 tracks shown")
+        assert len(app.screen.query_one("#tracks", LineTable).items) == 5
+
+
 async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_workspace, player):
     app = LofiApp(tui_workspace, player=player)
     async with app.run_test(size=(120, 32)) as pilot:

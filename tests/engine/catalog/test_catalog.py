@@ -69,6 +69,14 @@ def test_find_accepts_id_prefix_file_name_and_title(tmp_path):
         c.find("zzzz")
 
 
+def test_first_gives_the_first_tracks_in_catalog_order(tmp_path):
+    c = Catalog(tmp_path / "c.json")
+    c.put_many([_track(i) for i in range(50)])
+    fresh = Catalog(tmp_path / "c.json")
+    assert [t.id for t in fresh.first(3)] == ["id0000", "id0001", "id0002"]
+    assert [t.id for t in fresh.first(80)] == [t.id for t in fresh.all()]  # fewer tracks than asked: all of them
+
+
 def test_update_is_read_modify_write_and_persists(tmp_path):
     c = Catalog(tmp_path / "c.json")
     c.put(_track(1))
