@@ -76,7 +76,7 @@ class ReviewScreen(LofiScreen):
         Binding("n,j", "next", "Next", show=False, id="review.next"),
         Binding("p,k", "previous", "Previous", show=False, id="review.previous"),
     ]
-    MORE_KEYS = "S add style · t tags · i instrumental · l lyrics · r rate · f flag · n/p next/previous"
+    MORE_KEYS = " · ".join(f"{b.key.split(',')[0]} {b.description.lower()}" for b in BINDINGS if not b.show)
 
     def __init__(self) -> None:
         super().__init__()
