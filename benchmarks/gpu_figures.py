@@ -6,6 +6,7 @@ rank 64 and 256 and the XL DiT at rank 64: steps/s and peak GPU memory; then the
 track through the release-size Oobleck VAE (tiled, as the trainer caches).
 
     python benchmarks/gpu_figures.py            # on a CUDA machine, under 10 minutes
+    python benchmarks/gpu_figures.py --profile --batch-scaling  # where the step time goes; what batching gains
     python benchmarks/gpu_figures.py --cpu-smoke  # the same code at toy sizes on a CPU, to check the script runs
 """
 
@@ -50,7 +51,8 @@ def _reset(device: str) -> None:
         torch.cuda.reset_peak_memory_stats()
 
 
-def train_case(name: str, shape: dict, rank: int, device: str, steps: int, frames: int, cond_tokens: int) -> None:
+def train_case(name: str, shape: dict, rank: int, device: str, steps: int, frames: int, cond_tokens: int,
+               profile: bool = False, batch: int = 1) -> None:
     """LoRA steps as the trainer takes them: frozen bf16 weights, fp32 LoRA (cast_training_params), bf16
     autocast on CUDA, gradient checkpointing, AdamW, grad clipping, one crop of ``frames`` latent frames."""
     from diffusers import AceStepTransformer1DModel
@@ -70,25 +72,51 @@ def train_case(name: str, shape: dict, rank: int, device: str, steps: int, frame
     opt = torch.optim.AdamW(params, lr=1e-4)
     dim = model.config.audio_acoustic_hidden_dim
     width = model.config.encoder_hidden_size or model.config.hidden_size
-    x0 = torch.randn(1, frames, dim, device=device)
-    hidden = torch.randn(1, cond_tokens, width, device=device)
-    context = torch.randn(1, frames, model.config.in_channels - dim, device=device)
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
+    x0 = torch.randn(batch, frames, dim, device=device)
+    hidden = torch.randn(batch, cond_tokens, width, device=device)
+    context = torch.randn(batch, frames, model.config.in_channels - dim, device=device)
+
+    def step() -> None:
         with torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda"):
-            loss = flow_matching_loss(model, x0, hidden, context, torch.rand(1, device=device), torch.randn_like(x0))
+            loss = flow_matching_loss(model, x0, hidden, context, torch.rand(batch, device=device), torch.randn_like(x0))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 0.5)
         opt.step()
         opt.zero_grad(set_to_none=True)
         if device == "cuda":
             torch.cuda.synchronize()
+
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
         times.append(time.perf_counter() - start)
     lora = sum(p.numel() for p in params)
+    crops = "" if batch == 1 else f", {batch} crops per forward ({batch / statistics.median(times[1:]):.2f} crops/s)"
     print(f"  {name} DiT, LoRA rank {rank} ({lora / 1e6:.1f} M params): {1 / statistics.median(times[1:]):.2f} steps/s, "
-          f"peak {_peak_gb(device):.2f} GB", flush=True)
-    del model, opt, params
+          f"peak {_peak_gb(device):.2f} GB{crops}", flush=True)
+    if profile:
+        _profile(step, device)
+
+
+def _profile(step, device: str) -> None:
+    """Where a step's time goes: the operators with the most device (or CPU) time over three steps, and how much of
+    the wall time the device was busy (a low share means the step waits on Python and kernel launches)."""
+    from torch.autograd import DeviceType
+    from torch.profiler import ProfilerActivity, profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device == "cuda" else [])
+    start = time.perf_counter()
+    with profile(activities=activities) as prof:
+        for _ in range(3):
+            step()
+    wall = time.perf_counter() - start
+    events = prof.key_averages()
+    key = "self_device_time_total" if device == "cuda" else "self_cpu_time_total"
+    kernels = [e for e in events if e.device_type == DeviceType.CUDA] if device == "cuda" else events
+    busy = sum(getattr(e, key) for e in kernels) / 1e6
+    print(f"    profile of 3 steps: wall {wall:.2f} s, {'device' if device == 'cuda' else 'CPU'} busy {busy:.2f} s", flush=True)
+    print(events.table(sort_by=key, row_limit=12, max_name_column_width=48), flush=True)
 
 
 def vae_case(config: dict, seconds: float, device: str) -> None:
@@ -113,6 +141,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cpu-smoke", action="store_true", help="toy sizes on the CPU: checks the script runs")
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--profile", action="store_true", help="also profile three steps of the 2B DiT at rank 64")
+    parser.add_argument("--batch-scaling", action="store_true",
+                        help="also time the 2B DiT at rank 64 with 2 and 4 crops in one forward (what batching would gain)")
     args = parser.parse_args()
     if args.cpu_smoke:
         device, shapes, vae, seconds, frames, steps = "cpu", (SMOKE_2B, SMOKE_XL), SMOKE_VAE, 4.0, 50, 3
@@ -124,9 +155,12 @@ def main() -> None:
     else:
         print("GPU figures: skipped (no CUDA device; --cpu-smoke checks the script at toy sizes)")
         return
-    train_case("2B", shapes[0], 64, device, steps, frames, 320)
+    train_case("2B", shapes[0], 64, device, steps, frames, 320, profile=args.profile)
     train_case("2B", shapes[0], 256, device, steps, frames, 320)
     train_case("XL", shapes[1], 64, device, steps, frames, 320)
+    if args.batch_scaling:
+        for batch in (2, 4):
+            train_case("2B", shapes[0], 64, device, steps, frames, 320, batch=batch)
     vae_case(vae, seconds, device)
 
 
