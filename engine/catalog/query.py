@@ -8,23 +8,94 @@ exist) is left out and named in ``Query.problems``, so a typo is reported instea
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 
 from engine.catalog.track import ALL_FLAGS, SPLITS, STATUSES, Track
 from engine.labels.styles import Taxonomy
 
 KEYS = ("status", "style", "flag", "split", "category", "reason")
+_TEXT_FIELDS = ("status", "split", "category", "reason")
+
+
+def term_values(track: Track) -> dict[str, Sequence[str]]:
+    """Per key, what a ``key:value`` term compares its value with (see :func:`wanted`)."""
+    values: dict[str, Sequence[str]] = {"style": track.styles, "flag": track.flags}
+    for key in _TEXT_FIELDS:
+        values[key] = ((getattr(track, key) or "").lower(),)
+    return values
+
+
+def wanted(key: str, value: str) -> str:
+    """The value of a ``key:value`` term as :func:`term_values` holds it: styles are stored in upper case."""
+    value = value.lower()
+    return value.upper() if key == "style" else value
+
+
+def search_text(track: Track) -> str:
+    """What a word of the filter is looked for in."""
+    return f"{track.title} {track.id} {track.source_path}".lower()
+
+
+def term_matches(track: Track, key: str, value: str) -> bool:
+    """One ``key:value`` term (case-insensitive); the filter box and ``Catalog.select`` both use it."""
+    if key not in KEYS:
+        raise ValueError(f"unknown filter key {key!r}")
+    return wanted(key, value) in term_values(track)[key]
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of a filter: ``key`` is empty for a word; ``value`` is lower case, as parsed."""
+
+    key: str
+    value: str
+    negated: bool = False
+
+    def matches(self, track: Track) -> bool:
+        found = term_matches(track, self.key, self.value) if self.key else self.value in search_text(track)
+        return found != self.negated
 
 
 @dataclass(frozen=True)
 class Query:
-    tests: tuple[tuple[Callable[[Track], bool], bool], ...] = ()  # (test, negated)
+    terms: tuple[Term, ...] = ()
     problems: tuple[str, ...] = field(default=())
 
     def matches(self, track: Track) -> bool:
-        return all(test(track) != negated for test, negated in self.tests)
+        return all(term.matches(track) for term in self.terms)
+
+
+class TrackIndex:
+    """Tracks and what the filter compares, worked out once per catalog load, so that a filter at every key
+    press is set operations on track positions. Testing each track instead reads ~3 attributes of 10,000 track
+    objects per term, and those reads are mostly CPU cache misses (0.2-0.6 us each): 30 ms per key press."""
+
+    def __init__(self, tracks: Iterable[Track]) -> None:
+        self.tracks = list(tracks)
+        self._texts = [search_text(t) for t in self.tracks]
+        self._positions: dict[tuple[str, str], set[int]] = defaultdict(set)
+        for i, track in enumerate(self.tracks):
+            for key, values in term_values(track).items():
+                for value in values:
+                    self._positions[key, value].add(i)
+
+    def select(self, query: Query) -> list[Track]:
+        """The tracks every term matches, in their order (``query.matches`` per track gives the same list)."""
+        if not query.terms:
+            return list(self.tracks)
+        keep = set(range(len(self.tracks)))
+        for term in sorted(query.terms, key=lambda t: not t.key):  # words last: they look at what is left
+            if term.key:
+                if term.key not in KEYS:
+                    raise ValueError(f"unknown filter key {term.key!r}")
+                found = self._positions.get((term.key, wanted(term.key, term.value)), set())
+                keep = keep - found if term.negated else keep & found
+            else:
+                texts, word, negated = self._texts, term.value, term.negated
+                keep = {i for i in keep if (word in texts[i]) != negated}
+        return [self.tracks[i] for i in sorted(keep)]
 
 
 def _known_values(taxonomy: Taxonomy | None) -> dict[str, tuple[str, ...] | None]:
@@ -33,36 +104,17 @@ def _known_values(taxonomy: Taxonomy | None) -> dict[str, tuple[str, ...] | None
             "category": tuple(sorted({taxonomy.category(s) for s in taxonomy.ids})) if taxonomy else None}
 
 
-_TEXT_FIELDS = frozenset({"status", "split", "category", "reason"})
-
-
-def term_matches(track: Track, key: str, value: str) -> bool:
-    """One ``key:value`` term (case-insensitive); the filter box and ``Catalog.select`` both use it."""
-    value = value.lower()
-    if key == "style":
-        return value.upper() in track.styles
-    if key == "flag":
-        return value in track.flags
-    if key not in _TEXT_FIELDS:
-        raise ValueError(f"unknown filter key {key!r}")
-    return (getattr(track, key) or "").lower() == value  # no per-track dict: this runs 10,000 times per key press
-
-
-def _has_word(word: str, track: Track) -> bool:
-    return word in f"{track.title} {track.id} {track.source_path}".lower()
-
-
 def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
     """Parse a filter; with ``taxonomy``, style and category values are checked against the presets too."""
     known = _known_values(taxonomy)
-    tests: list[tuple[Callable[[Track], bool], bool]] = []
+    terms: list[Term] = []
     problems: list[str] = []
     for raw in text.lower().split():
         negated = raw.startswith("-") and len(raw) > 1
         term = raw[1:] if negated else raw
         key, sep, value = term.partition(":")
         if not sep:
-            tests.append((partial(_has_word, term), negated))
+            terms.append(Term("", term, negated))
         elif key not in KEYS:
             problems.append(f"{raw}: unknown filter '{key}:' (use {', '.join(k + ':' for k in KEYS)})")
         elif not value:
@@ -71,8 +123,8 @@ def parse_query(text: str, taxonomy: Taxonomy | None = None) -> Query:
             problems.append(f"{raw}: no {key} '{value}' (known: {', '.join(allowed[:12])}"
                             f"{', ...' if len(allowed) > 12 else ''})")
         else:
-            tests.append((partial(term_matches, key=key, value=value), negated))
-    return Query(tuple(tests), tuple(problems))
+            terms.append(Term(key, value, negated))
+    return Query(tuple(terms), tuple(problems))
 
 
 def matches(track: Track, query: str) -> bool:
@@ -81,7 +133,7 @@ def matches(track: Track, query: str) -> bool:
 
 def filter_tracks(tracks: list[Track], query: str) -> list[Track]:
     parsed = parse_query(query)
-    return [t for t in tracks if parsed.matches(t)] if parsed.tests else list(tracks)
+    return [t for t in tracks if parsed.matches(t)]
 
 
 ATTENTION_FLAGS = ("needs_review", "duplicate", "missing_license", "tempo_mismatch", "missing_lyrics", "low_quality")
