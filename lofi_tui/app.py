@@ -1,32 +1,33 @@
 """The Textual dashboard. Screens are modes switched with number keys; engine work runs in workers, under the
 one worker policy of :mod:`lofi_tui.workers`.
+
+Only what the first screen (the catalog) needs is imported at start: the other screens are imported when first
+shown, the audio stack (numpy, PortAudio) when something first plays, so the first rows come sooner.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import import_module
 from multiprocessing import resource_tracker
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Input, Markdown, TextArea
+from textual.widgets import Input, TextArea
 
 from engine import settings
-from engine.audio.playback import Player, open_player
 from engine.workspace import Workspace, short_path
 from lofi_tui.playback import PlaybackMixin
 from lofi_tui.workers import WorkerPolicy
-from screens.base import LofiScreen
-from screens.catalog import CatalogScreen
-from screens.checkpoints import CheckpointsScreen
-from screens.export import ExportScreen
-from screens.listening import ListeningScreen
-from screens.review import ReviewScreen
-from screens.training import TrainingScreen
+
+if TYPE_CHECKING:
+    from engine.audio.playback import Player
+    from screens.base import LofiScreen
 
 
 @dataclass(frozen=True)
@@ -34,35 +35,44 @@ class ScreenEntry:
     key: str
     mode: str
     name: str
-    screen: type[LofiScreen]
+    path: str  # "module:Class" of the screen, imported when it is first shown
     keys: str  # the screen's keys, for the help dialog
+
+    @property
+    def screen(self) -> type[LofiScreen]:
+        module, _, name = self.path.partition(":")
+        return getattr(import_module(module), name)
+
+    def make(self) -> LofiScreen:
+        """A new screen (what ``App.MODES`` calls when the mode is first shown)."""
+        return self.screen()
 
 
 # The six screens, in one place: the number keys, the modes, the palette and the help are made from it.
 SCREENS = (
-    ScreenEntry("1", "catalog", "Catalog", CatalogScreen,
+    ScreenEntry("1", "catalog", "Catalog", "screens.catalog:CatalogScreen",
                 "`/` goes to the filter (`status:rejected`, `-flag:duplicate`, `style:CORE-01`, words), `escape` or "
                 "`enter` back to the table; `s`/`S` sort (or click a column); `space` play, `i` import (with a sources "
                 "sidecar, retrying failed files), `e` source record and language, `t` split train/validation, `b` "
                 "build the dataset, `delete` remove from the catalog (the source file stays), `escape` cancels an "
                 "import or build, `d` style distribution and license warnings, `r` reload."),
-    ScreenEntry("2", "review", "Review", ReviewScreen,
+    ScreenEntry("2", "review", "Review", "screens.review:ReviewScreen",
                 "`space` play, `s` primary style, `S` add a style, `t` tags, `i` instrumental, `l` lyrics, `r` rating, "
                 "`f` flag, `a` approve (and go on), `x` exclude, `u` undo, `n`/`p` next/previous."),
-    ScreenEntry("3", "training", "Training", TrainingScreen,
+    ScreenEntry("3", "training", "Training", "screens.training:TrainingScreen",
                 "fill the form, `ctrl+s` start, `ctrl+x` stop, `ctrl+r` resume, `escape` leaves a field, `+`/`-` "
                 "smoothing."),
-    ScreenEntry("4", "checkpoints", "Checkpoints", CheckpointsScreen,
+    ScreenEntry("4", "checkpoints", "Checkpoints", "screens.checkpoints:CheckpointsScreen",
                 "arrows move in the sample matrix, `space` plays a cell, `[` `]` switch to the previous/next checkpoint "
                 "at the same position, `b` to the base model, `l` loop start / end / off, `v` loudness matching, `x` "
                 "stop, `g` render missing cells (`escape` cancels), `c` category, `r` next run, `s`/`S` sort the table, "
                 "`m` mark best (with a note), `M` clear the mark, `a` ABX or `p` preference test between the two clips "
                 "compared, `e` export the checkpoint."),
-    ScreenEntry("5", "listening", "Listening", ListeningScreen,
+    ScreenEntry("5", "listening", "Listening", "screens.listening:ListeningScreen",
                 "`n` new blind test, `enter` take or resume it, `v` verify its answer log. In a session: `a` `b` `x` "
                 "listen (same position), `space` pause, `←`/`→` seek, `[` `]` loop, `l` no loop, `A` `B` (`N` no "
                 "preference) then `enter` to answer, `escape` to leave and resume later."),
-    ScreenEntry("6", "export", "Export", ExportScreen,
+    ScreenEntry("6", "export", "Export", "screens.export:ExportScreen",
                 "tabs 1 Choose ... 5 Ship (click, or focus the tabs and use the arrows); `ctrl+e` export or resume, "
                 "`ctrl+x` cancel, `ctrl+r` compare precisions, `ctrl+g` generate and play, `ctrl+o` publish to the Hub."),
 )
@@ -84,6 +94,8 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close", id="help.close")]
 
     def compose(self) -> ComposeResult:
+        from textual.widgets import Markdown  # markdown-it: loaded when help is first asked for
+
         with VerticalScroll(classes="dialog"):
             yield Markdown(help_text())
 
@@ -91,7 +103,7 @@ class HelpScreen(ModalScreen[None]):
 class LofiApp(WorkerPolicy, PlaybackMixin, App[None]):
     CSS_PATH = "lofi.tcss"
     TITLE = "lofi-tui"
-    MODES = {s.mode: s.screen for s in SCREENS}
+    MODES = {s.mode: s.make for s in SCREENS}
     BINDINGS = [
         # Not in the Footer (it must fit 80 columns): the title names the screen's key, ? lists them all.
         *(Binding(s.key, f"switch_mode('{s.mode}')", s.name, show=False, priority=True, id=f"app.{s.mode}")
@@ -110,11 +122,20 @@ class LofiApp(WorkerPolicy, PlaybackMixin, App[None]):
         # needs a real one: start it now, while stderr is still the terminal.
         resource_tracker.ensure_running()
         self.workspace = workspace
-        self.player = player or open_player()
+        self._player = player
         configured = settings.current().base_model
         self.base_model: str | None = None
         self.show_model(base_model or (str(configured) if configured else None))
         self._export_request: tuple[str, int | None] | None = None
+
+    @property
+    def player(self) -> Player:
+        """The audio output, opened when first used."""
+        if self._player is None:
+            from engine.audio.playback import open_player
+
+            self._player = open_player()
+        return self._player
 
     def show_model(self, base_model: str | None) -> None:
         """The header names the workspace and the base model the next run trains on (by its folder's name, which

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from textual import work
 
-from engine.audio.playback import Player
+if TYPE_CHECKING:
+    from engine.audio.playback import Player  # numpy: loaded when something first plays
 
 
 class PlaybackMixin:

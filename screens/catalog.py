@@ -8,6 +8,7 @@ pane always describe the same list.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -19,10 +20,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Header, Input, ProgressBar, Static
-from textual.worker import Worker
+from textual.worker import Worker, get_current_worker
 
-from engine.audio.io import decode
-from engine.audio.picture import TrackPicture, track_picture
 from engine.catalog.query import TrackIndex, parse_query
 from engine.catalog.remove import remove_track
 from engine.catalog.sources import edit_source, make_record
@@ -48,6 +47,7 @@ from screens.dialogs import (
 )
 
 if TYPE_CHECKING:
+    from engine.audio.picture import TrackPicture
     from engine.ingest import IngestReport
     from engine.labels.dataset import DatasetReport
 
@@ -71,11 +71,12 @@ FIRST_ROWS = 200  # more than a screenful at any terminal size
 
 
 class CatalogLoaded(Message):
-    """The tracks, indexed for the filter in the worker (the index costs tens of milliseconds at 10,000 tracks)."""
+    """The tracks, indexed for the filter in the worker (the index costs tens of milliseconds at 10,000 tracks).
+    The first rows of a large catalog come with ``shown``, set once they are on screen."""
 
-    def __init__(self, index: TrackIndex, taxonomy: Taxonomy, complete: bool = True) -> None:
+    def __init__(self, index: TrackIndex, taxonomy: Taxonomy | None, shown: threading.Event | None = None) -> None:
         super().__init__()
-        self.index, self.taxonomy, self.complete = index, taxonomy, complete
+        self.index, self.taxonomy, self.shown = index, taxonomy, shown
 
 
 class PictureReady(Message):
@@ -163,6 +164,7 @@ class CatalogScreen(LofiScreen):
         self._job: tuple[str, CancelToken] | None = None  # the long work running (import or dataset build)
 
     def compose(self) -> ComposeResult:
+        self.action_reload()  # the worker reads the catalog while the widgets mount (its message comes after)
         yield Header()
         yield Input(placeholder="filter: words  status:rejected  -flag:duplicate  style:CORE-01  split:train",
                     id="filter", compact=True)
@@ -173,9 +175,6 @@ class CatalogScreen(LofiScreen):
             yield StatusLine(id="status-line")
             yield ProgressBar(id="import-progress", show_eta=False)
         yield Footer()
-
-    def on_mount(self) -> None:
-        self.action_reload()
 
     @property
     def tracks(self) -> list[Track]:
@@ -192,18 +191,29 @@ class CatalogScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="catalog-load", exit_on_error=False, name="loading the catalog")
     def load_catalog(self) -> None:
-        catalog, taxonomy = Catalog(self.app.workspace.catalog_path), load_styles()
+        catalog = Catalog(self.app.workspace.catalog_path)
         first = catalog.first(FIRST_ROWS)
         if len(first) == FIRST_ROWS:  # a large catalog: a screenful at once, then the whole of it
-            self.post_message(CatalogLoaded(TrackIndex(first), taxonomy, complete=False))
-        self.post_message(CatalogLoaded(TrackIndex(catalog.all()), taxonomy))
+            shown = threading.Event()
+            self.post_message(CatalogLoaded(TrackIndex(first), None, shown))  # style names are checked later
+            # Parsing the rest holds the GIL, and the UI thread gets it back only every few milliseconds (the
+            # switch interval): drawing the first rows took several times longer while it ran. So it waits until
+            # they are drawn (at most a second: the rest loads even if this screen is not drawn meanwhile).
+            worker = get_current_worker()
+            for _ in range(20):
+                if shown.wait(0.05) or worker.is_cancelled:
+                    break
+            if worker.is_cancelled:
+                return
+        self.post_message(CatalogLoaded(TrackIndex(catalog.all()), load_styles()))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         """What does not change while a person types a filter is worked out once per load."""
         self._index, self.taxonomy = message.index, message.taxonomy
-        if not message.complete:
+        if message.shown is not None:
             self._summary = f"the first {len(self.tracks)} tracks · loading the rest of the catalog..."
             self._show_rows()
+            self.call_after_refresh(message.shown.set)
             return
         counts = {s: sum(t.status == s for t in self.tracks) for s in ("accepted", "rejected", "error")}
         self._summary = (f"{len(self.tracks)} tracks shown · {counts['accepted']} accepted · "
@@ -292,6 +302,9 @@ class CatalogScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="picture", exit_on_error=False, name="drawing the waveform")
     def make_picture(self, track: Track, columns: int) -> None:
+        from engine.audio.io import decode  # numpy and soundfile: loaded here, not before the first screen
+        from engine.audio.picture import track_picture
+
         try:
             decoded = decode(self.app.workspace.resolve(track.output))
         except AudioError as exc:

@@ -53,7 +53,7 @@ class LineTable(ScrollView, Generic[T], can_focus=True):
     ]
     COMPONENT_CLASSES = {"line-table--header", "line-table--cursor", "line-table--odd"}
     DEFAULT_CSS = """
-    LineTable { background: $surface; }
+    LineTable { background: $surface; overflow-x: hidden; }  /* columns fit the width: no scrollbar line */
     LineTable > .line-table--header { text-style: bold; background: $panel; }
     LineTable > .line-table--cursor { background: $block-cursor-background; color: $block-cursor-foreground; }
     LineTable:blur > .line-table--cursor { background: $block-cursor-blurred-background; }

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 
-from engine.audio.picture import TrackPicture
+if TYPE_CHECKING:
+    from engine.audio.picture import TrackPicture  # numpy: not needed to draw one
 
 _BARS = " ▁▂▃▄▅▆▇█"
 _SHADES = " ░▒▓█"

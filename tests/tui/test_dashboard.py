@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import sys
@@ -78,6 +79,13 @@ async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_works
         assert "3 of 5 tracks shown" in screen_lines(app)[-2]
         rows = [r for r in region_lines(app, "#tracks")[1:] if r]
         assert len(rows) == 3 and not any("crushed" in r for r in rows)
+        app.screen.query_one("#filter", Input).value = "status:rejected"
+        await pilot.pause()
+        assert region_lines(app, "#detail")[0].strip(" │") == "crushed master"  # the detail follows the filter
+        app.screen.query_one("#filter", Input).value = ""
+        await pilot.pause()
+        assert "5 of 5 tracks shown" in screen_lines(app)[-2]
+        assert region_lines(app, "#detail")[0].strip(" │") == "crushed master"  # the cursor stays on its track
 
 
 # 2 --------------------------------------------------------------------------------------------
@@ -396,8 +404,21 @@ async def test_an_unexpected_worker_error_is_one_line_and_the_app_goes_on(tui_wo
         assert app.screen.TITLE == "2 Review"
 
 
-def test_importing_the_dashboard_does_not_import_torch():
+@functools.cache
+def _loaded_by_importing_the_dashboard() -> frozenset[str]:
     out = subprocess.run([sys.executable, "-X", "importtime", "-c", "import lofi_tui.app"], capture_output=True,
                          text=True, check=True).stderr
-    loaded = {line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if line.startswith("import time:")}
+    return frozenset(line.rsplit("|", 1)[-1].strip() for line in out.splitlines() if line.startswith("import time:"))
+
+
+def test_importing_the_dashboard_does_not_import_torch():
+    loaded = _loaded_by_importing_the_dashboard()
     assert "lofi_tui.app" in loaded and "torch" not in loaded and "scipy.signal" not in loaded
+
+
+def test_importing_the_dashboard_leaves_what_the_first_screen_does_not_need_for_later():
+    """Other screens load when first shown, numpy when something plays or draws a waveform, markdown-it with help."""
+    later = {"numpy", "soundfile", "markdown_it", "textual_plotext", "screens.catalog", "screens.review",
+             "screens.training", "screens.checkpoints", "screens.listening", "screens.export"}
+    assert "lofi_tui.app" in _loaded_by_importing_the_dashboard()
+    assert not later & _loaded_by_importing_the_dashboard()
