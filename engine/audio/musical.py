@@ -40,6 +40,7 @@ class MusicalInfo:
 
 
 def estimate_musical(samples: np.ndarray, sample_rate: int) -> MusicalInfo:
+    """Tempo and key of frames x channels (or mono) audio."""
     mono = to_mono(samples)
     n = int(EXCERPT_SEC * sample_rate)
     if mono.size > n:

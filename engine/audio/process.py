@@ -155,13 +155,22 @@ def check_round_trip(source: np.ndarray, rate: int, decoded: np.ndarray, decoded
 def _offset(source: np.ndarray, decoded: np.ndarray, rate: int) -> int:
     """Samples by which ``decoded`` lags ``source``: the cross-correlation peak over one second of audio
     from where the source first gets loud (so leading silence cannot hide a shift)."""
-    a, b = to_mono(source), to_mono(decoded)
-    loud = np.flatnonzero(np.abs(a) > 0.1 * np.abs(a).max())
-    start = int(loud[0]) if loud.size else 0
+    start = _first_loud(source)
     span, reach = rate, int(_SHIFT_SEARCH_SEC * rate)
-    seg = a[start : start + span]
-    window = b[max(0, start - reach) : start + span + reach]
-    n = 1 << int(np.ceil(np.log2(seg.size + window.size)))
-    corr = np.fft.irfft(np.fft.rfft(window, n) * np.conj(np.fft.rfft(seg, n)), n)
-    best = int(np.argmax(corr[: window.size]))
+    a = to_mono(source[start : start + span])
+    b = to_mono(decoded[max(0, start - reach) : start + span + reach])
+    n = 1 << int(np.ceil(np.log2(a.size + b.size)))
+    corr = np.fft.irfft(np.fft.rfft(b, n) * np.conj(np.fft.rfft(a, n)), n)
+    best = int(np.argmax(corr[: b.size]))
     return best - (start - max(0, start - reach))
+
+
+def _first_loud(samples: np.ndarray, chunk: int = 1 << 16) -> int:
+    """First frame where a channel reaches a tenth of the peak; scanned a chunk at a time, since it is
+    usually within the first second of a long track."""
+    threshold = 0.1 * float(np.max(np.abs(samples))) if samples.size else 0.0
+    for start in range(0, samples.shape[0], chunk):
+        loud = np.flatnonzero((np.abs(samples[start : start + chunk]) > threshold).any(axis=1))
+        if loud.size:
+            return start + int(loud[0])
+    return 0
