@@ -26,7 +26,7 @@ import soundfile as sf
 
 from engine.audio import synth
 from engine.audio.ffmpeg import ffmpeg_exe
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.ingest.pipeline import Job, process
 from engine.workspace import Workspace
 
@@ -65,6 +65,21 @@ def ffmpeg_loop(sources: list[Path], out: Path) -> tuple[float, float]:
     return time.perf_counter() - start, _cpu_sec() - cpu
 
 
+def lame_alone(sources: list[Path], out: Path) -> float:
+    """CPU seconds of the 320 kbps encodes by themselves (from already decoded 48 kHz float WAV): what any
+    pipeline that keeps this encode quality must spend, whatever else it does or skips."""
+    cpu = 0.0
+    for src in sources:
+        wav = out / f"{src.stem}.wav"
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(src), "-ar", "48000", "-ac", "2",
+                        "-c:a", "pcm_f32le", str(wav)], check=True)
+        before = _cpu_sec()
+        subprocess.run([ffmpeg_exe(), "-v", "error", "-nostdin", "-y", "-i", str(wav), "-c:a", "libmp3lame",
+                        "-b:a", "320k", str(out / f"{src.stem}.mp3")], check=True)
+        cpu += _cpu_sec() - before
+    return cpu
+
+
 def our_ingest(sources_dir: Path, ws_dir: Path, jobs: int) -> tuple[float, float]:
     """(wall s, CPU s)"""
     start, cpu = time.perf_counter(), _cpu_sec()
@@ -99,11 +114,12 @@ def main() -> None:
         src = root / "src"
         audio_sec = make_sources(src, args.files, args.seconds)
         sources = sorted(src.iterdir())
-        for name in ("ff", "stages"):
+        for name in ("ff", "stages", "lame"):
             (root / name).mkdir()
         (t_ff, cpu_ff), (t_2, cpu_2) = ffmpeg_loop(sources, root / "ff"), our_ingest(src, root / "ws2", jobs=2)
         load = os.getloadavg()[0]
         stages, passes, per_file = stage_breakdown(sources, root / "stages")
+        cpu_lame = lame_alone(sources, root / "lame")
     shapes = ", ".join(f"{ext} {' '.join(codec[1:])}" for ext, _, codec in SHAPES)
     print(f"{args.files} files, {audio_sec:.0f} s of audio ({shapes})")
     print(f"{'pipeline':<28}{'wall s':>8}{'audio s / wall s':>18}{'vs ffmpeg':>11}{'CPU s':>8}")
@@ -116,9 +132,13 @@ def main() -> None:
     steady = later[len(later) // 2] if later else per_file[0]  # median CPU per file once librosa is loaded
     loop_file = cpu_ff / len(sources)
     print(f"steady state: {steady:.2f} s CPU per file ({args.seconds:g} s) against the loop's {loop_file:.2f} s; "
-          f"each worker first loads librosa once ({per_file[0] - steady:.1f} s CPU). Two workers on two free cores "
+          f"a worker's first file costs {per_file[0] - steady:.1f} s CPU more (imports). Two workers on two free cores "
           f"reach about {steady / loop_file / 2:.2f}x once that is paid: a few hundred tracks amortise it, "
           f"{args.files} files do not")
+    lame_file = cpu_lame / len(sources)
+    print(f"floor: the 320 kbps encode alone costs {lame_file:.2f} s CPU per file ({100 * lame_file / loop_file:.0f} % of "
+          f"the whole loop's CPU); two jobs doing nothing but that encode would take {lame_file / 2 / (t_ff / len(sources)):.2f}x "
+          "the loop's wall time, and decoding, analysis, fingerprint and the decode check come on top")
     total = sum(stages.values())
     print(f"\nCPU per stage, files one after another ({total:.1f} s CPU in all; "
           f"encode passes per file: {', '.join(map(str, passes))}):")
