@@ -99,7 +99,7 @@ def our_ingest(sources_dir: Path, ws_dir: Path, jobs: int) -> tuple[float, float
 
 def stage_breakdown(sources: list[Path], out: Path) -> tuple[dict[str, float], list[int], list[float]]:
     """CPU seconds per pipeline stage over all files, run one after another in this process; the encode passes
-    per file; and each file's CPU seconds (the first one pays for loading librosa, as each worker does once)."""
+    per file; and each file's CPU seconds."""
     totals: dict[str, float] = defaultdict(float)
     passes, per_file = [], []
     for src in sources:
@@ -136,13 +136,10 @@ def main() -> None:
     verdict = "meets" if t_2 <= 0.75 * t_ff else "misses"
     print(f"target: --jobs 2 at most 0.75x the ffmpeg loop -> {t_2 / t_ff:.2f}x ({verdict}; load average {load:.1f} "
           f"on {os.cpu_count()} cores; ingest's CPU on two free cores needs at least {cpu_2 / 2 / t_ff:.2f}x)")
-    later = sorted(per_file[1:])
-    steady = later[len(later) // 2] if later else per_file[0]  # median CPU per file once librosa is loaded
+    steady = sorted(per_file)[len(per_file) // 2]  # median CPU per file
     loop_file = cpu_ff / len(sources)
-    print(f"steady state: {steady:.2f} s CPU per file ({args.seconds:g} s) against the loop's {loop_file:.2f} s; "
-          f"a worker's first file costs {per_file[0] - steady:.1f} s CPU more (imports). Two workers on two free cores "
-          f"reach about {steady / 2 / (t_ff / len(sources)):.2f}x once that is paid: a few hundred tracks amortise it, "
-          f"{args.files} files do not")
+    print(f"per file: {steady:.2f} s CPU (median, {args.seconds:g} s of audio) against the loop's {loop_file:.2f} s; "
+          f"two workers on two free cores: about {steady / 2 / (t_ff / len(sources)):.2f}x the loop")
     lame_file = cpu_lame / len(sources)
     print(f"floor: the 320 kbps encode alone costs {lame_file:.2f} s CPU per file ({100 * lame_file / loop_file:.0f} % of "
           f"the whole loop's CPU); two jobs doing nothing but that encode would take {lame_file / 2 / (t_ff / len(sources)):.2f}x "
