@@ -26,7 +26,7 @@ from engine.audio import synth
 from engine.audio.io import write_audio
 from engine.catalog.store import Catalog
 from engine.evaluation.evaluate import EvalSettings, evaluate_checkpoint
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.labels.styles import load_styles
 from engine.metrics.clap import ClapEmbedder
 from engine.metrics.embedders import NAMES, availability, load_embedder, models_dir

@@ -32,7 +32,7 @@ from engine.export.merge import load_merged_pipeline
 from engine.export.sizes import ParameterCounts, estimate_bundle_bytes
 from engine.inference.bundle import Bundle
 from engine.inference.generator import OnnxGenerator
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.model.tiny import build_tiny_checkpoint
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer

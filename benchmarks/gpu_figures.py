@@ -70,6 +70,7 @@ def train_case(name: str, shape: dict, rank: int, device: str, steps: int, frame
     model.enable_gradient_checkpointing()
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=1e-4)
+    _reset(device)  # the peak of training, not of building random fp32 weights (the trainer loads bf16 directly)
     dim = model.config.audio_acoustic_hidden_dim
     width = model.config.encoder_hidden_size or model.config.hidden_size
     x0 = torch.randn(batch, frames, dim, device=device)
@@ -130,6 +131,7 @@ def vae_case(config: dict, seconds: float, device: str) -> None:
         vae = AutoencoderOobleck(**config).eval()
     if device == "cuda":
         vae.to(torch.bfloat16)
+    _reset(device)
     audio = (0.1 * torch.randn(int(seconds * config["sampling_rate"]), 2)).numpy()
     start = time.perf_counter()
     latents = encode_latents(vae, audio, device)

@@ -20,7 +20,7 @@ from engine.audio import synth
 from engine.audio.io import write_audio
 from engine.catalog.store import Catalog
 from engine.evaluation.matrix import ClipSettings, fill_matrix, sample_matrix
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.labels.styles import load_styles
 from engine.model.tiny import build_tiny_checkpoint
 from engine.training.config import TrainConfig

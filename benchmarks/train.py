@@ -23,7 +23,7 @@ from engine.audio import synth
 from engine.audio.io import write_audio
 from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.model.tiny import build_tiny_checkpoint
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer

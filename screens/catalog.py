@@ -48,7 +48,7 @@ from screens.dialogs import (
 
 if TYPE_CHECKING:
     from engine.audio.picture import TrackPicture
-    from engine.ingest import IngestReport
+    from engine.ingest.batch import IngestReport
     from engine.labels.dataset import DatasetReport
 
 SOURCE_FIELDS = ("provider", "license", "cost", "currency", "acquired", "url", "notes")
@@ -370,7 +370,7 @@ class CatalogScreen(LofiScreen):
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False, name="importing audio")
     def _ingest(self, path: Path, cancel: CancelToken, retry_errors: bool, sources: Path | None) -> None:
-        from engine.ingest import ingest  # scipy and friends: loaded when a person imports, not at start
+        from engine.ingest.batch import ingest  # scipy and friends: loaded when a person imports, not at start
 
         report = ingest(self.app.workspace, [path], jobs=None, sources=sources, retry_errors=retry_errors,
                         progress=lambda p: self.post_message(JobProgress("import", p)), cancel=cancel)

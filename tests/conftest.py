@@ -12,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from engine.catalog.split import assign_splits  # noqa: E402
 from engine.catalog.store import Catalog  # noqa: E402
-from engine.ingest import ingest  # noqa: E402
+from engine.ingest.batch import ingest  # noqa: E402
 from engine.model.tiny import build_tiny_checkpoint  # noqa: E402
 from engine.workspace import Workspace  # noqa: E402
 from tests.audio_files import lofi_file  # noqa: E402

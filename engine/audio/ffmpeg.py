@@ -23,7 +23,7 @@ def ffmpeg_exe() -> str:
     return cast(str, imageio_ffmpeg.get_ffmpeg_exe())
 
 
-def run_ffmpeg(args: list[str], stdin: bytes | None = None, what: str = "ffmpeg") -> bytes:
+def run_ffmpeg(args: list[str], stdin: bytes | memoryview | None = None, what: str = "ffmpeg") -> bytes:
     """Run ffmpeg with an argument list (never a shell); raise AudioError with its last error line."""
     cmd = [ffmpeg_exe(), "-hide_banner", *(["-nostdin"] if stdin is None else []), "-v", "error", *args]
     proc = subprocess.run(cmd, input=stdin, capture_output=True, check=False)

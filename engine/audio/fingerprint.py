@@ -51,7 +51,7 @@ _WINDOW = np.hanning(FRAME).astype(np.float32)
 
 
 def fingerprint(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """uint32 sub-fingerprints, one per 23 ms frame, of float frames x channels audio."""
+    """uint32 sub-fingerprints, one per 23 ms frame, of float frames x channels (or mono) audio."""
     x = soxr.resample(to_mono(samples).astype(np.float32), sample_rate, FP_RATE, quality="MQ").astype(np.float32)
     n_frames = 1 + (x.size - FRAME) // HOP if x.size >= FRAME else 0
     if n_frames < 2:

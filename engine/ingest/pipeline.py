@@ -21,7 +21,7 @@ from engine.audio.process import (
     to_stereo,
     trim,
 )
-from engine.audio.quality import LOW_QUALITY_SCORE, MAX_DURATION_SEC, analyze, gate
+from engine.audio.quality import LOW_QUALITY_SCORE, MAX_DURATION_SEC, analyze, gate, to_mono
 from engine.catalog.track import ACCEPTED, ERROR, REJECTED
 from engine.errors import AudioError
 
@@ -115,9 +115,11 @@ def _process(job: Job) -> Processed:
     del decoded
     audio, result.trimmed = trim(audio, TARGET_RATE, MAX_DURATION_SEC)
     clock.lap("resample")
-    fp.save(job.fingerprint, fp.fingerprint(audio, TARGET_RATE))
+    mono = to_mono(audio)  # both analyses listen in mono
+    fp.save(job.fingerprint, fp.fingerprint(mono, TARGET_RATE))
     clock.lap("fingerprint")
-    result.musical = estimate_musical(audio, TARGET_RATE)
+    result.musical = estimate_musical(mono, TARGET_RATE)
+    del mono
     clock.lap("tempo_key")
     encoded = encode_normalized_mp3(audio, job.output)
     clock.lap("encode")

@@ -179,6 +179,7 @@ def lora_parameters(summary: ModelSummary, rank: int, targets: tuple[str, ...]) 
     return total
 
 
+LORA_BYTES_PER_PARAMETER = 20
 VAE_BYTES_PER_SECOND = 0.12e9  # extra fp32 peak of the release VAE (encoder_hidden_size 128) per second encoded
 VAE_TILE_SECONDS = 30 + 2 * 2  # diffusers' encode tile (30 s) with its 2 s overlap on each side
 
@@ -205,7 +206,9 @@ def _gb(n: float) -> float:
 def training_memory(summary: ModelSummary, rank: int, targets: tuple[str, ...], precision: str,
                     crop_sec: float = 30.0, batch_size: int = 1, checkpointing: bool = True) -> MemoryEstimate:
     """Estimate for a GPU run. Frozen weights load in bf16 for a bf16 run (fp32 otherwise); LoRA parameters
-    cost 16 bytes each (fp32 weight, gradient, two Adam moments). DiT activations: ~34 hidden-size values per
+    cost 20 bytes each at the optimizer step (fp32 weight, gradient, two Adam moments and AdamW's fp32 temporary):
+    with that, the estimate came within 2 % of the peaks ``benchmarks/gpu_figures.py`` measured on an H200 (2B DiT
+    at rank 64 and 256, XL at rank 64; 16 bytes left rank 256 11 % short). DiT activations: ~34 hidden-size values per
     token per layer at the working precision; gradient checkpointing keeps one layer's worth plus each layer's
     input. The VAE's tile activations use the figure measured on the release VAE (``benchmarks/cache_memory.py``),
     scaled by its width."""
@@ -219,7 +222,7 @@ def training_memory(summary: ModelSummary, rank: int, targets: tuple[str, ...], 
     tokens = crop_sec * 25 / cfg.get("patch_size", 2) * batch_size
     per_layer = 34 * tokens * hidden * weight_bytes
     activations = per_layer * (1 + 2 * layers / 34) if checkpointing else per_layer * layers
-    lora = lora_parameters(summary, rank, targets) * 16
+    lora = lora_parameters(summary, rank, targets) * LORA_BYTES_PER_PARAMETER
     return MemoryEstimate({k: _gb(v) for k, v in weights.items()}, _gb(sum(weights.values()) + vae_tile),
                           _gb(weights.get("transformer", 0) + lora + activations))
 

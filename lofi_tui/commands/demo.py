@@ -16,7 +16,7 @@ import click
 from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.demo import sidecar_path, write_demo_sources
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.labels.categories import CATEGORIES
 from engine.labels.labelling import LabelChange, apply_label
 from engine.labels.styles import load_styles

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from engine.ingest import IngestReport, ingest
+from engine.ingest.batch import IngestReport, ingest
 from lofi_tui.cli import main, workspace_of
 from lofi_tui.output import emit_json, progress_bar, stderr, stdout
 

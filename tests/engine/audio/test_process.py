@@ -3,7 +3,15 @@ import pytest
 import soundfile as sf
 
 from engine.audio import synth
-from engine.audio.process import check_round_trip, encode_normalized_mp3, peak_dbfs, resample, to_stereo, trim
+from engine.audio.process import (
+    band_limit,
+    check_round_trip,
+    encode_normalized_mp3,
+    peak_dbfs,
+    resample,
+    to_stereo,
+    trim,
+)
 from engine.errors import AudioError
 
 SR = synth.SR
@@ -36,6 +44,26 @@ def test_trim_cuts_to_the_limit_with_a_fade_and_no_click():
     assert np.abs(y[: 7 * SR]).max() > 0.5  # body untouched
     same, trimmed = trim(x, SR, 20.0)
     assert not trimmed and same is x
+
+
+def test_band_limit_keeps_the_audible_band_in_place_and_removes_what_lame_drops():
+    def level_db(freq: float) -> float:
+        y = band_limit(synth.tone(freq, 1.0, amplitude=0.5))
+        return peak_dbfs(y[SR // 4 : -SR // 4]) - peak_dbfs(synth.tone(freq, 1.0, amplitude=0.5))
+
+    assert abs(level_db(1_000)) < 0.01 and abs(level_db(15_000)) < 0.01
+    assert level_db(21_000) < -60
+    click = np.zeros((SR, 2), dtype=np.float32)
+    click[12_345] = 0.9
+    filtered = band_limit(click)
+    assert filtered.shape == click.shape and int(np.argmax(np.abs(filtered[:, 0]))) == 12_345  # linear phase, no delay
+
+
+@pytest.mark.parametrize("make", [lambda: synth.noise(6.0, amplitude=0.3), lambda: synth.clipped(6.0, seed=1)],
+                         ids=["white noise", "clipped music"])
+def test_hard_material_lands_on_minus_one_dbfs_in_one_encode(tmp_path, make):
+    encoded = encode_normalized_mp3(make(), tmp_path / "out.mp3")
+    assert encoded.passes == 1 and abs(encoded.peak_dbfs + 1.0) <= 0.2
 
 
 def test_encoded_mp3_decodes_to_minus_one_dbfs_peak_and_same_length(tmp_path):

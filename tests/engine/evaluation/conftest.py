@@ -3,7 +3,7 @@
 import pytest
 
 from engine.catalog.store import Catalog
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.training.config import TrainConfig
 from engine.training.loop import Trainer
 from engine.training.runs import create_run

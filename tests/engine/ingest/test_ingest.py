@@ -8,7 +8,7 @@ import soundfile as sf
 from engine.audio import synth
 from engine.catalog.store import Catalog
 from engine.catalog.track import Track
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.progress import CancelToken
 from tests import audio_files as af
 from tests.audio_files import lofi_file, write
@@ -230,7 +230,8 @@ def test_a_killed_worker_costs_one_file_and_the_batch_goes_on(workspace, tmp_pat
 
     def kill_a_worker(p):
         if p.done >= 1 and not killed.is_set():
-            workers = [c for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())]
+            servers = [c for c in psutil.Process().children() if "forkserver" in " ".join(c.cmdline())]
+            workers = [w for server in servers for w in server.children()]  # forked by the fork server
             if workers:
                 os.kill(workers[0].pid, signal.SIGKILL)
                 killed.set()

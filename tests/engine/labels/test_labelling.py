@@ -8,7 +8,7 @@ from engine.catalog.sources import edit_source
 from engine.catalog.split import assign_splits
 from engine.catalog.store import Catalog
 from engine.errors import TrackNotFound
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.labels.dataset import build_dataset
 from engine.labels.labelling import (
     LabelChange,

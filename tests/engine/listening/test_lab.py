@@ -10,7 +10,7 @@ from engine.audio.loudness import integrated_loudness
 from engine.audio.playback import RATE, load_clip
 from engine.catalog.store import Catalog
 from engine.errors import Cancelled, LofiError
-from engine.ingest import ingest
+from engine.ingest.batch import ingest
 from engine.listening.design import listening_dirs
 from engine.listening.prepare import ListeningRequest, create_test
 from engine.listening.report import checkpoint_notes, comparisons, model_card_lines
