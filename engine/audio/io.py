@@ -173,6 +173,6 @@ def write_audio(path: Path, samples: np.ndarray, sample_rate: int, fmt: str | No
             run_ffmpeg(
                 ["-y", "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0", *codec,
                  "-f", "mp3" if fmt == "mp3" else "ipod", str(tmp)],
-                stdin=memoryview(samples).cast("B"),  # no 4-byte-per-sample copy of the whole track
+                stdin=samples.data.cast("B"),  # no 4-byte-per-sample copy of the whole track
                 what=f"encoding {fmt.upper()}",
             )

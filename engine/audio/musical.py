@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import soxr
@@ -94,7 +95,7 @@ def mean_chroma(y: np.ndarray) -> np.ndarray:
     passages do not outvote quiet ones)."""
     chroma = _chroma_bank() @ power_spectrogram(y, _CHROMA_HOP)
     peaks = chroma.max(axis=0)
-    return (chroma / np.where(peaks > 0, peaks, 1.0)).mean(axis=1)
+    return cast(np.ndarray, (chroma / np.where(peaks > 0, peaks, 1.0)).mean(axis=1))
 
 
 def estimate_key(chroma: np.ndarray) -> str:
@@ -131,7 +132,7 @@ def _mel_bank() -> np.ndarray:
     rising = (fft_hz - lower) / (centre - lower)
     falling = (upper - fft_hz) / (upper - centre)
     bank = np.maximum(0.0, np.minimum(rising, falling)) * (2.0 / (upper - lower))
-    return bank.astype(np.float32)
+    return cast(np.ndarray, bank.astype(np.float32))
 
 
 @functools.cache

@@ -91,7 +91,7 @@ def _lowpass_taps() -> np.ndarray:
     count = int(np.ceil((_LOWPASS_ATTENUATION_DB - 8) / (2.285 * 2 * np.pi * _LOWPASS_WIDTH_HZ / TARGET_RATE))) | 1
     cutoff = 2 * _LOWPASS_HZ / TARGET_RATE
     taps = cutoff * np.sinc(cutoff * (np.arange(count) - (count - 1) / 2)) * np.kaiser(count, beta)
-    return (taps / taps.sum()).astype(np.float32)
+    return cast(np.ndarray, (taps / taps.sum()).astype(np.float32))
 
 
 @dataclass(frozen=True)
