@@ -71,12 +71,23 @@ FIRST_ROWS = 200  # more than a screenful at any terminal size
 
 
 class CatalogLoaded(Message):
-    """The tracks, indexed for the filter in the worker (the index costs tens of milliseconds at 10,000 tracks).
-    The first rows of a large catalog come with ``shown``, set once they are on screen."""
+    """The tracks, indexed for the filter, and the status line's counts: the worker works both out (at 10,000
+    tracks they cost the UI thread tens of milliseconds). The first rows of a large catalog come with ``shown``,
+    set once they are on screen."""
 
-    def __init__(self, index: TrackIndex, taxonomy: Taxonomy | None, shown: threading.Event | None = None) -> None:
+    def __init__(self, index: TrackIndex, taxonomy: Taxonomy | None, summary: str,
+                 shown: threading.Event | None = None) -> None:
         super().__init__()
-        self.index, self.taxonomy, self.shown = index, taxonomy, shown
+        self.index, self.taxonomy, self.summary, self.shown = index, taxonomy, summary, shown
+
+
+def catalog_summary(tracks: list[Track]) -> str:
+    counts = {s: sum(t.status == s for t in tracks) for s in ("accepted", "rejected", "error")}
+    summary = (f"{len(tracks)} tracks shown · {counts['accepted']} accepted · {counts['rejected']} rejected · "
+               f"{counts['error']} errors")
+    if unlicensed := sum(trains_unlicensed(t) for t in tracks):  # the trainer would only say so in train.log
+        summary += f" · ⚠ {unlicensed} unlicensed (d)"
+    return summary
 
 
 class PictureReady(Message):
@@ -195,7 +206,8 @@ class CatalogScreen(LofiScreen):
         first = catalog.first(FIRST_ROWS)
         if len(first) == FIRST_ROWS:  # a large catalog: a screenful at once, then the whole of it
             shown = threading.Event()
-            self.post_message(CatalogLoaded(TrackIndex(first), None, shown))  # style names are checked later
+            loading = f"the first {len(first)} tracks · loading the rest of the catalog..."
+            self.post_message(CatalogLoaded(TrackIndex(first), None, loading, shown))  # style names: checked later
             # Parsing the rest holds the GIL, and the UI thread gets it back only every few milliseconds (the
             # switch interval): drawing the first rows took several times longer while it ran. So it waits until
             # they are drawn (at most a second: the rest loads even if this screen is not drawn meanwhile).
@@ -205,22 +217,15 @@ class CatalogScreen(LofiScreen):
                     break
             if worker.is_cancelled:
                 return
-        self.post_message(CatalogLoaded(TrackIndex(catalog.all()), load_styles()))
+        tracks = catalog.all()
+        self.post_message(CatalogLoaded(TrackIndex(tracks), load_styles(), catalog_summary(tracks)))
 
     def on_catalog_loaded(self, message: CatalogLoaded) -> None:
         """What does not change while a person types a filter is worked out once per load."""
-        self._index, self.taxonomy = message.index, message.taxonomy
-        if message.shown is not None:
-            self._summary = f"the first {len(self.tracks)} tracks · loading the rest of the catalog..."
-            self._show_rows()
-            self.call_after_refresh(message.shown.set)
-            return
-        counts = {s: sum(t.status == s for t in self.tracks) for s in ("accepted", "rejected", "error")}
-        self._summary = (f"{len(self.tracks)} tracks shown · {counts['accepted']} accepted · "
-                         f"{counts['rejected']} rejected · {counts['error']} errors")
-        if unlicensed := sum(trains_unlicensed(t) for t in self.tracks):  # the trainer would only say so in train.log
-            self._summary += f" · ⚠ {unlicensed} unlicensed (d)"
+        self._index, self.taxonomy, self._summary = message.index, message.taxonomy, message.summary
         self._show_rows()
+        if message.shown is not None:
+            self.call_after_refresh(message.shown.set)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
@@ -258,9 +263,9 @@ class CatalogScreen(LofiScreen):
         self._show_detail(event.item)
 
     def _show_detail(self, track: Track | None) -> None:
-        """The detail of ``track``, unless it shows it already (a filter that keeps the highlighted track neither
-        redraws it nor decodes its audio again for the picture)."""
-        if track is None or track is self._detail_of:
+        """The detail of ``track``, unless it shows it already (a filter or a reload that keeps the highlighted
+        track neither redraws it nor decodes its audio again for the picture)."""
+        if track is None or track == self._detail_of:  # the same track, or the same record loaded again
             return
         self._detail_of = track
         detail = self.query_one("#detail", Static)

@@ -81,20 +81,29 @@ class TrackIndex:
                 for value in values:
                     self._positions[key, value].add(i)
 
+    def _matching(self, term: Term) -> set[int]:
+        if term.key not in KEYS:
+            raise ValueError(f"unknown filter key {term.key!r}")
+        return self._positions.get((term.key, wanted(term.key, term.value)), set())
+
     def select(self, query: Query) -> list[Track]:
         """The tracks every term matches, in their order (``query.matches`` per track gives the same list)."""
         if not query.terms:
             return list(self.tracks)
-        keep = set(range(len(self.tracks)))
-        for term in sorted(query.terms, key=lambda t: not t.key):  # words last: they look at what is left
-            if term.key:
-                if term.key not in KEYS:
-                    raise ValueError(f"unknown filter key {term.key!r}")
-                found = self._positions.get((term.key, wanted(term.key, term.value)), set())
-                keep = keep - found if term.negated else keep & found
-            else:
-                texts, word, negated = self._texts, term.value, term.negated
-                keep = {i for i in keep if (word in texts[i]) != negated}
+        found = {term: self._matching(term) for term in query.terms if term.key}
+        # Start from the smallest set a term requires (not a set of every position), take away what the
+        # negated terms exclude, and look for words last, in what is left.
+        required = sorted((found[t] for t in found if not t.negated), key=len)
+        keep = set(required[0]) if required else set(range(len(self.tracks)))
+        for positions in required[1:]:
+            keep &= positions
+        for term in found:
+            if term.negated:
+                keep -= found[term]
+        texts = self._texts
+        for term in query.terms:
+            if not term.key:
+                keep = {i for i in keep if (term.value in texts[i]) != term.negated}
         return [self.tracks[i] for i in sorted(keep)]
 
 

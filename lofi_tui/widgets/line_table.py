@@ -189,7 +189,7 @@ class LineTable(ScrollView, Generic[T], can_focus=True):
         for (_, _, w), text in zip(self._layout(width), texts, strict=True):
             cell = text if cell_len(text) <= w else set_cell_size(text, w - 1) + "…"
             cells.append(set_cell_size(cell, w))
-        return Strip([Segment(" ".join(cells) + " ", style)]).crop_extend(0, width, style)
+        return Strip([Segment(set_cell_size(" ".join(cells) + " ", width), style)], width)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width
