@@ -41,7 +41,7 @@ from engine.training.runs import (
     run_status,
     start_run,
 )
-from engine.training.series import decimate_minmax, ema
+from engine.training.series import SmoothedSeries, decimate_minmax
 from engine.workspace import display_path
 from screens.base import LofiScreen, StatusLine
 
@@ -116,6 +116,7 @@ class TrainingScreen(LofiScreen):
         super().__init__()
         self.metrics = RunMetrics()
         self.smoothing = SMOOTHING.index(0.9)
+        self._smoothed_loss = SmoothedSeries()
         self.following: str | None = None
         self.config: TrainConfig | None = None  # the attached run's settings
         self.status = ""  # the attached run's status: running, stopped, finished, ...
@@ -342,7 +343,7 @@ class TrainingScreen(LofiScreen):
         x, loss = self.metrics.column("step"), self.metrics.column("loss")
         width = max(10, chart.size.width - 10)
         raw = decimate_minmax(x, loss, width)
-        smoothed = ema(loss, smoothing)
+        smoothed = self._smoothed_loss(loss, smoothing)
         smooth = decimate_minmax(x, smoothed, width)
         plt.plot(raw.x.tolist(), raw.high.tolist(), color="gray", marker="braille")
         plt.plot(raw.x.tolist(), raw.low.tolist(), color="gray", marker="braille")

@@ -48,6 +48,34 @@ def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
     return cast(np.ndarray, acc / weight)
 
 
+class SmoothedSeries:
+    """:func:`ema` of a series that grows between calls, as the loss does between chart redraws: when the values
+    of the last call are still the start of this one and the smoothing is the same, only the new values are
+    filtered (a redraw at 100,000 steps spent ~5 ms smoothing them all again)."""
+
+    def __init__(self) -> None:
+        self._smoothing: float | None = None
+        self._seen = np.empty(0)
+        self._smoothed = np.empty(0)
+
+    def __call__(self, values: np.ndarray, smoothing: float) -> np.ndarray:
+        values = np.asarray(values, dtype=np.float64)
+        n = self._seen.size
+        grew = (smoothing == self._smoothing and 0 < n <= values.size and smoothing > 0
+                and np.array_equal(values[:n], self._seen))
+        if not grew:
+            self._smoothed = ema(values, smoothing)
+        elif values.size > n:
+            from scipy.signal import lfilter
+
+            carried = self._smoothed[-1] * (1 - smoothing**n)  # the last undivided average
+            tail, _ = lfilter([1 - smoothing], [1, -smoothing], values[n:], zi=[smoothing * carried])
+            weight = 1 - smoothing ** np.arange(n + 1, values.size + 1)
+            self._smoothed = np.concatenate([self._smoothed, tail / weight])
+        self._seen, self._smoothing = values.copy(), smoothing
+        return self._smoothed
+
+
 class StepColumns:
     """Per-step metrics as numpy columns for charts, kept current as lines arrive, so a redraw at 100,000 steps
     does not walk 100,000 records: a step after the last one is appended (amortised O(1) per column); a step

@@ -11,7 +11,7 @@ from engine.audio import synth
 from engine.audio.picture import track_picture
 from engine.catalog.query import filter_tracks, review_queue
 from engine.training.events import parse_lines
-from engine.training.series import decimate_minmax, ema
+from engine.training.series import SmoothedSeries, decimate_minmax, ema
 from tests.tui.conftest import _track
 
 
@@ -52,6 +52,19 @@ def test_step_columns_follow_appended_steps_and_a_rollback_that_rewrites_them():
 def test_short_series_are_drawn_as_they_are():
     cols = decimate_minmax(np.arange(5), np.array([3.0, 1, 4, 1, 5]), 80)
     assert cols.low.tolist() == cols.high.tolist() == [3.0, 1, 4, 1, 5]
+
+
+def test_the_chart_smoothing_kept_between_redraws_equals_smoothing_everything_again():
+    """As lines arrive, after a rollback rewrote earlier steps, and after the smoothing changed."""
+    losses = 2.0 + np.random.default_rng(1).normal(0, 0.5, 3000)
+    smoothed = SmoothedSeries()
+    for n in (1, 2, 50, 51, 51, 2000, 3000):
+        assert np.allclose(smoothed(losses[:n], 0.95), ema(losses[:n], 0.95), rtol=1e-12)
+    replayed = losses.copy()
+    replayed[1500:] *= 0.5
+    assert np.allclose(smoothed(replayed, 0.95), ema(replayed, 0.95), rtol=1e-12)
+    assert np.allclose(smoothed(replayed, 0.6), ema(replayed, 0.6), rtol=1e-12)
+    assert np.allclose(smoothed(replayed[:100], 0.6), ema(replayed[:100], 0.6), rtol=1e-12)
 
 
 def test_smoothing_zero_is_raw_and_higher_is_smoother_without_a_start_bias():
