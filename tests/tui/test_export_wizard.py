@@ -85,15 +85,6 @@ async def test_choose_preselects_the_best_checkpoint_with_its_metrics_and_estima
         assert "not exported yet" in _text(app, "#export-state")
 
 
-async def _until(pilot, condition, timeout: float = 300) -> None:
-    """Let the app run until ``condition()`` holds (a worker's result shows on screen)."""
-    for _ in range(int(timeout / 0.05)):
-        if condition():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError("the screen never got there")
-
-
 def _states(app) -> dict[str, str]:
     return {row[0]: row[1] for row in _cells(app.screen.query_one("#stages", DataTable))}
 
