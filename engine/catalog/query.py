@@ -16,15 +16,20 @@ from engine.catalog.track import ALL_FLAGS, SPLITS, STATUSES, Track
 from engine.labels.styles import Taxonomy
 
 KEYS = ("status", "style", "flag", "split", "category", "reason")
-_TEXT_FIELDS = ("status", "split", "category", "reason")
+
+
+def key_values(track: Track, key: str) -> Sequence[str]:
+    """What a ``key:value`` term compares its value with (see :func:`wanted`)."""
+    if key == "style":
+        return track.styles
+    if key == "flag":
+        return track.flags
+    return ((getattr(track, key) or "").lower(),)
 
 
 def term_values(track: Track) -> dict[str, Sequence[str]]:
-    """Per key, what a ``key:value`` term compares its value with (see :func:`wanted`)."""
-    values: dict[str, Sequence[str]] = {"style": track.styles, "flag": track.flags}
-    for key in _TEXT_FIELDS:
-        values[key] = ((getattr(track, key) or "").lower(),)
-    return values
+    """:func:`key_values` for every key, as the filter index holds them."""
+    return {key: key_values(track, key) for key in KEYS}
 
 
 def wanted(key: str, value: str) -> str:
@@ -42,7 +47,7 @@ def term_matches(track: Track, key: str, value: str) -> bool:
     """One ``key:value`` term (case-insensitive); the filter box and ``Catalog.select`` both use it."""
     if key not in KEYS:
         raise ValueError(f"unknown filter key {key!r}")
-    return wanted(key, value) in term_values(track)[key]
+    return wanted(key, value) in key_values(track, key)  # one field: this runs per track and term
 
 
 @dataclass(frozen=True)
