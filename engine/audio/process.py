@@ -70,12 +70,11 @@ def band_limit(samples: np.ndarray) -> np.ndarray:
     is linear-phase (a Kaiser-windowed sinc, delay removed), so it moves no peak in time, and numpy's FFT
     runs it: scipy.signal would cost each ingest worker 1.7 s of CPU to import.
     """
-    taps = _lowpass_taps()
-    n, delay = samples.shape[0], (taps.size - 1) // 2
-    step = _FFT_BLOCK - taps.size + 1
-    response = np.fft.rfft(taps, _FFT_BLOCK)
+    taps, response = _lowpass()
+    n, delay = samples.shape[0], (taps - 1) // 2
+    step = _FFT_BLOCK - taps + 1
     channels = np.ascontiguousarray(samples.T, dtype=np.float32)
-    out = np.zeros((channels.shape[0], n + taps.size - 1), dtype=np.float32)
+    out = np.zeros((channels.shape[0], n + taps - 1), dtype=np.float32)
     for start in range(0, n, step):
         block = np.fft.irfft(np.fft.rfft(channels[:, start : start + step], _FFT_BLOCK, axis=1) * response,
                              _FFT_BLOCK, axis=1)
@@ -85,13 +84,14 @@ def band_limit(samples: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
-def _lowpass_taps() -> np.ndarray:
-    """Kaiser-windowed sinc with an 80 dB stop band from 20.5 kHz (Kaiser's length and beta formulas)."""
+def _lowpass() -> tuple[int, np.ndarray]:
+    """Length and block spectrum of a Kaiser-windowed sinc with an 80 dB stop band from 20.5 kHz (Kaiser's
+    length and beta formulas)."""
     beta = 0.1102 * (_LOWPASS_ATTENUATION_DB - 8.7)
     count = int(np.ceil((_LOWPASS_ATTENUATION_DB - 8) / (2.285 * 2 * np.pi * _LOWPASS_WIDTH_HZ / TARGET_RATE))) | 1
     cutoff = 2 * _LOWPASS_HZ / TARGET_RATE
     taps = cutoff * np.sinc(cutoff * (np.arange(count) - (count - 1) / 2)) * np.kaiser(count, beta)
-    return cast(np.ndarray, (taps / taps.sum()).astype(np.float32))
+    return count, np.fft.rfft((taps / taps.sum()).astype(np.float32), _FFT_BLOCK)
 
 
 @dataclass(frozen=True)

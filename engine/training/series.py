@@ -32,19 +32,21 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, width: int) -> Decimated:
     return Decimated(centres, low, high)
 
 
-def ema(values: np.ndarray, smoothing: float) -> np.ndarray:
+def ema(values: np.ndarray, smoothing: float, after: int = 0, average: float = 0.0) -> np.ndarray:
     """Exponential moving average with TensorBoard's meaning of smoothing (0 = raw, 0.99 = very smooth).
 
     Debiased (divided by the weight so far), so the start is not dragged towards 0; computed as
-    a linear filter because the chart recomputes it over 100,000 points on every new line.
+    a linear filter because the chart recomputes it over 100,000 points on every new line. ``after`` and
+    ``average`` continue a series: the values before these were ``after`` many, ending at that smoothed value.
     """
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0 or smoothing <= 0:
         return values
     from scipy.signal import lfilter  # scipy.signal costs a second to import: only when a chart needs it
 
-    acc = lfilter([1 - smoothing], [1, -smoothing], values)
-    weight = 1 - smoothing ** np.arange(1, values.size + 1)
+    carried = average * (1 - smoothing**after)  # the undivided running sum the smoothed value came from
+    acc, _ = lfilter([1 - smoothing], [1, -smoothing], values, zi=[smoothing * carried])
+    weight = 1 - smoothing ** np.arange(after + 1, after + values.size + 1)
     return cast(np.ndarray, acc / weight)
 
 
@@ -66,12 +68,8 @@ class SmoothedSeries:
         if not grew:
             self._smoothed = ema(values, smoothing)
         elif values.size > n:
-            from scipy.signal import lfilter
-
-            carried = self._smoothed[-1] * (1 - smoothing**n)  # the last undivided average
-            tail, _ = lfilter([1 - smoothing], [1, -smoothing], values[n:], zi=[smoothing * carried])
-            weight = 1 - smoothing ** np.arange(n + 1, values.size + 1)
-            self._smoothed = np.concatenate([self._smoothed, tail / weight])
+            tail = ema(values[n:], smoothing, after=n, average=float(self._smoothed[-1]))
+            self._smoothed = np.concatenate([self._smoothed, tail])
         self._seen, self._smoothing = values.copy(), smoothing
         return self._smoothed
 
