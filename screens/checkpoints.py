@@ -26,7 +26,6 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import DataTable, Footer, Header, ProgressBar, Static
 from textual.worker import Worker, WorkerState
-from textual_plotext import PlotextPlot
 
 from engine.audio.io import decode
 from engine.audio.picture import TrackPicture, track_picture
@@ -37,6 +36,7 @@ from engine.labels.styles import load_styles
 from engine.progress import CancelToken, Progress
 from engine.training import checkpoints as ckpt
 from engine.training.runs import list_runs
+from lofi_tui.widgets.chart import BrailleChart, Series
 from lofi_tui.widgets.picture import render_picture
 from screens.base import LofiScreen
 from screens.dialogs import PromptDialog
@@ -197,7 +197,7 @@ class CheckpointsScreen(LofiScreen):
         yield Static("Loading runs...", id="ckpt-head")
         with Horizontal(id="ckpt-top"):
             yield DataTable(id="ckpt-table", cursor_type="row", zebra_stripes=True)
-            yield PlotextPlot(id="ckpt-chart")
+            yield BrailleChart(id="ckpt-chart")
         yield DataTable(id="matrix", cursor_type="cell")
         with Horizontal(id="ckpt-listen"):
             yield Static("", id="listen-now")
@@ -212,7 +212,7 @@ class CheckpointsScreen(LofiScreen):
 
     def on_resize(self) -> None:
         """Under 110 columns the table needs the whole width; the chart comes back on wider terminals."""
-        self.query_one("#ckpt-chart", PlotextPlot).display = self.size.width >= 110
+        self.query_one("#ckpt-chart", BrailleChart).display = self.size.width >= 110
 
     # -- loading ------------------------------------------------------------------------------
 
@@ -313,23 +313,18 @@ class CheckpointsScreen(LofiScreen):
     def _draw_chart(self) -> None:
         from engine.training.series import decimate_minmax, ema
 
-        chart = self.query_one("#ckpt-chart", PlotextPlot)
-        plt = chart.plt
-        plt.clear_data()
-        plt.clear_figure()
-        plt.theme("clear")
-        plt.title("loss (grey) · combined (cyan)")
-        # the right-hand series first: plotext draws a stray line when a left series precedes it
-        scored = [(r.step, r.combined) for r in self.view.rows if r.step is not None and r.combined is not None]
-        if scored:
-            plt.plot([s for s, _ in scored], [c for _, c in scored], color="cyan", marker="dot", yside="right")
+        chart = self.query_one("#ckpt-chart", BrailleChart)
+        series = []
         losses = self.view.losses
         if losses:
             x = np.array([s for s, _ in losses], dtype=np.float64)
-            smooth = decimate_minmax(x, ema(np.array([v for _, v in losses]), 0.6), max(10, chart.size.width - 8))
-            plt.plot(smooth.x.tolist(), ((smooth.low + smooth.high) / 2).tolist(), color="gray", marker="braille",
-                     yside="left")
-        chart.refresh()
+            smooth = decimate_minmax(x, ema(np.array([v for _, v in losses]), 0.6), max(10, chart.size.width * 2))
+            series.append(Series(smooth.x, (smooth.low + smooth.high) / 2, "grey50"))
+        scored = [(r.step, r.combined) for r in self.view.rows if r.step is not None and r.combined is not None]
+        if scored:
+            series.append(Series(np.array([s for s, _ in scored], dtype=np.float64),
+                                 np.array([c for _, c in scored], dtype=np.float64), "cyan", axis="right", marker="●"))
+        chart.plot("loss (grey, left) · combined score (cyan, right)", series)
 
     # -- the matrix cursor -----------------------------------------------------------------------
 

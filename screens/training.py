@@ -22,7 +22,6 @@ from textual.binding import Binding
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Footer, Header, Input, Label, Log, Select, Static
-from textual_plotext import PlotextPlot
 
 from engine.catalog.split import split_unassigned
 from engine.catalog.stats import trains_unlicensed, unlicensed_note
@@ -43,14 +42,11 @@ from engine.training.runs import (
 )
 from engine.training.series import SmoothedSeries, decimate_minmax
 from engine.workspace import display_path
+from lofi_tui.widgets.chart import BrailleChart, Series
 from screens.base import LofiScreen, StatusLine
 
 FORM = tuple(s for s in settings() if s.label)
 SMOOTHING = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
-
-
-class LineChart(PlotextPlot, can_focus=True):
-    """A plotext chart that takes focus when clicked, so a click leaves a form field."""
 
 
 class MetricsLines(Message):
@@ -143,10 +139,10 @@ class TrainingScreen(LofiScreen):
             yield Label("Follow run")
             yield Select([], prompt="attach to a run", id="runs", compact=True, classes="wide")
         with Horizontal(id="train-body"):
-            yield LineChart(id="loss-chart")
+            yield BrailleChart(id="loss-chart")
             with Vertical(id="side-charts"):
-                yield LineChart(id="lr-chart")
-                yield LineChart(id="grad-chart")
+                yield BrailleChart(id="lr-chart")
+                yield BrailleChart(id="grad-chart")
         yield Static("No run attached: start one (ctrl+s) or pick one under Follow run.", id="train-stats")
         yield Log(id="train-events", max_lines=500)
         yield StatusLine(id="status-line")
@@ -329,33 +325,26 @@ class TrainingScreen(LofiScreen):
         self._redraw()
 
     def _redraw(self) -> None:
-        chart = self.query_one("#loss-chart", LineChart)
-        plt = chart.plt
-        plt.clear_data()
+        chart = self.query_one("#loss-chart", BrailleChart)
         smoothing = SMOOTHING[self.smoothing]
-        plt.title(f"loss: {self.following or '-'} (smoothing {smoothing:g})")
+        title = f"loss: {self.following or '-'} (smoothing {smoothing:g})"
         stats = self.query_one("#train-stats", Static)
         if not self.metrics.steps or self.config is None:
-            chart.refresh()
+            chart.plot(title)
             stats.update(Text(f"{self.following}: waiting for the first step..." if self.following else
                               "No run attached: start one (ctrl+s) or pick one under Follow run."))
             return
         x, loss = self.metrics.column("step"), self.metrics.column("loss")
-        width = max(10, chart.size.width - 10)
+        width = max(10, chart.size.width * 2)  # two braille dots per cell
         raw = decimate_minmax(x, loss, width)
         smoothed = self._smoothed_loss(loss, smoothing)
         smooth = decimate_minmax(x, smoothed, width)
-        plt.plot(raw.x.tolist(), raw.high.tolist(), color="gray", marker="braille")
-        plt.plot(raw.x.tolist(), raw.low.tolist(), color="gray", marker="braille")
-        plt.plot(smooth.x.tolist(), ((smooth.low + smooth.high) / 2).tolist(), color="cyan", marker="braille")
-        chart.refresh()
+        chart.plot(title, [Series(raw.x, raw.high, "grey50"), Series(raw.x, raw.low, "grey50"),
+                           Series(smooth.x, (smooth.low + smooth.high) / 2, "cyan")])
         for chart_id, key, title in (("#lr-chart", "lr", "learning rate"), ("#grad-chart", "grad_norm", "grad norm")):
-            small = self.query_one(chart_id, LineChart)
-            small.plt.clear_data()
-            small.plt.title(title)
-            series = decimate_minmax(x, self.metrics.column(key), max(10, small.size.width - 8))
-            small.plt.plot(series.x.tolist(), series.high.tolist(), color="green", marker="braille")
-            small.refresh()
+            small = self.query_one(chart_id, BrailleChart)
+            series = decimate_minmax(x, self.metrics.column(key), max(10, small.size.width * 2))
+            small.plot(title, [Series(series.x, series.high, "green")])
         last = self.metrics.steps[int(x[-1])]
         max_steps = self.config.max_steps
         line = (f"{self.following} {self.status} · step {int(x[-1])}/{max_steps}  loss {last['loss']:.4f} "

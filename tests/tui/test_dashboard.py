@@ -418,7 +418,7 @@ def test_importing_the_dashboard_does_not_import_torch():
 
 def test_importing_the_dashboard_leaves_what_the_first_screen_does_not_need_for_later():
     """Other screens load when first shown, numpy when something plays or draws a waveform, markdown-it with help."""
-    later = {"numpy", "soundfile", "markdown_it", "textual_plotext", "screens.catalog", "screens.review",
+    later = {"numpy", "soundfile", "markdown_it", "lofi_tui.widgets.chart", "screens.catalog", "screens.review",
              "screens.training", "screens.checkpoints", "screens.listening", "screens.export"}
     assert "lofi_tui.app" in _loaded_by_importing_the_dashboard()
     assert not later & _loaded_by_importing_the_dashboard()
