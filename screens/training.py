@@ -47,6 +47,7 @@ from screens.base import LofiScreen, StatusLine
 
 FORM = tuple(s for s in settings() if s.label)
 SMOOTHING = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+SIDE_CHARTS = (("#lr-chart", "lr", "learning rate"), ("#grad-chart", "grad_norm", "grad norm"))
 
 
 class MetricsLines(Message):
@@ -150,6 +151,7 @@ class TrainingScreen(LofiScreen):
 
     def on_mount(self) -> None:
         self.query_one("#f-base_model").add_class("wide")
+        self._redraw()  # chart titles before any run is attached
         self._refresh_runs(attach_running=True)
         self.set_interval(1.0, self._poll_processes)
         self.check_licenses()
@@ -331,6 +333,8 @@ class TrainingScreen(LofiScreen):
         stats = self.query_one("#train-stats", Static)
         if not self.metrics.steps or self.config is None:
             chart.plot(title)
+            for chart_id, _, small_title in SIDE_CHARTS:
+                self.query_one(chart_id, BrailleChart).plot(small_title)
             stats.update(Text(f"{self.following}: waiting for the first step..." if self.following else
                               "No run attached: start one (ctrl+s) or pick one under Follow run."))
             return
@@ -341,23 +345,25 @@ class TrainingScreen(LofiScreen):
         smooth = decimate_minmax(x, smoothed, width)
         chart.plot(title, [Series(raw.x, raw.high, "grey50"), Series(raw.x, raw.low, "grey50"),
                            Series(smooth.x, (smooth.low + smooth.high) / 2, "cyan")])
-        for chart_id, key, title in (("#lr-chart", "lr", "learning rate"), ("#grad-chart", "grad_norm", "grad norm")):
+        for chart_id, key, small_title in SIDE_CHARTS:
             small = self.query_one(chart_id, BrailleChart)
             series = decimate_minmax(x, self.metrics.column(key), max(10, small.size.width * 2))
-            small.plot(title, [Series(series.x, series.high, "green")])
+            small.plot(small_title, [Series(series.x, series.high, "green")])
         last = self.metrics.steps[int(x[-1])]
         max_steps = self.config.max_steps
         line = (f"{self.following} {self.status} · step {int(x[-1])}/{max_steps}  loss {last['loss']:.4f} "
-                f"(smoothed {smoothed[-1]:.4f})  lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}")
+                f"(smoothed {smoothed[-1]:.4f})")
+        second = f"lr {last['lr']:.2e}  grad {last['grad_norm']:.3f}"
         if self.status == "running":
             recent = self.metrics.column("step_time")[-50:]
             rate = 1.0 / float(np.median(recent)) if recent.size and np.median(recent) > 0 else 0.0
             eta = (max_steps - int(x[-1])) / rate if rate else float("inf")
-            second = f"{rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB"
+            second += f"  {rate:.2f} steps/s  ETA {_eta(eta)}  memory {last.get('memory_mb', 0):.0f} MB"
         else:
-            second = "not running: ctrl+r resumes (a new Steps value extends the run)"
+            second += "  · ctrl+r resumes; a new Steps value extends the run"
         ckpts = ", ".join(map(str, self.checkpoints)) or "none yet"
-        stats.update(Text(f"{line}\n{second}\ncheckpoints: {ckpts}"))
+        # three lines that never wrap: at 80 columns a wrapped line pushed the checkpoints out of the box
+        stats.update(Text(f"{line}\n{second}\ncheckpoints: {ckpts}", no_wrap=True, overflow="ellipsis"))
 
 
 def memory_note(summary, config: TrainConfig) -> str:

@@ -29,6 +29,7 @@ def decimate_minmax(x: np.ndarray, y: np.ndarray, width: int) -> Decimated:
     low = np.minimum.reduceat(y, edges[:-1])
     high = np.maximum.reduceat(y, edges[:-1])
     centres = x[(edges[:-1] + edges[1:] - 1) // 2]  # the middle sample of each bucket (never index -1)
+    centres[0], centres[-1] = x[0], x[-1]  # the curve spans the run, so the chart's axis reads its first and last step
     return Decimated(centres, low, high)
 
 

@@ -227,6 +227,29 @@ async def test_the_dashboard_reattaches_to_a_running_run_and_shows_its_settings(
             child.wait()
 
 
+async def test_at_80x24_the_loss_chart_and_all_three_stats_lines_are_on_screen(tui_workspace, player):
+    from tests.runs import fake_checkpoints
+
+    run = write_run(tui_workspace, "run-20261127-101500", steps=60)  # a run named as the form names it
+    fake_checkpoints(run, [20, 40])
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        app.screen.query_one("#runs", Select).value = run.name
+        for _ in range(100):
+            await pilot.pause(0.02)
+            if "checkpoints: 20, 40" in screen_text(app):
+                break
+        stats = region_lines(app, "#train-stats")
+        assert stats[0].strip().startswith("run-20261127-101500 interrupted · step 60/100  loss")
+        assert stats[1].strip().startswith("lr 1.00e-04  grad 0.400  · ctrl+r resumes")
+        assert stats[2].strip() == "checkpoints: 20, 40", "a wrapped first line once pushed this line out"
+        chart = region_lines(app, "#loss-chart")
+        assert "loss: run-20261127-101500" in chart[0]
+        assert any("┤" in line for line in chart) and chart[-1].split()[-1] == "60", "axis labels up to step 60"
+
+
 async def test_events_read_as_sentences_and_smoothing_steps_evenly(tui_workspace, player):
     run = write_run(tui_workspace, "done", steps=20)
     with open(run / "metrics.jsonl", "a") as fh:
