@@ -16,7 +16,7 @@ class StatusLine(Static):
     """One line between the screen's body and the Footer (the Footer docks; this does not, so it stays visible)."""
 
     DEFAULT_CSS = """
-    StatusLine { height: 1; width: 1fr; padding: 0 1; color: $text-muted; }
+    StatusLine { height: 1; width: 1fr; padding: 0 1; color: $text-muted; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -324,7 +324,8 @@ class CheckpointsScreen(LofiScreen):
         if scored:
             series.append(Series(np.array([s for s, _ in scored], dtype=np.float64),
                                  np.array([c for _, c in scored], dtype=np.float64), "cyan", axis="right", marker="●"))
-        chart.plot("loss (grey, left) · combined score (cyan, right)", series)
+        scores = " · combined score (cyan, right)" if scored else " (no checkpoint evaluated yet)"
+        chart.plot(f"loss (grey{', left' if scored else ''}){scores}", series)
 
     # -- the matrix cursor -----------------------------------------------------------------------
 

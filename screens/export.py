@@ -172,7 +172,8 @@ class ExportScreen(LofiScreen):
                         yield Checkbox(p, p in DEFAULT_PRECISIONS, id=f"p-{p}", compact=True)
                 with Horizontal(classes="row"):
                     yield Label("Output")
-                    yield Input(id="out", compact=True)
+                    yield Input(id="out", compact=True,
+                                placeholder="exports/<run>-step-<step>: filled in when a checkpoint is chosen")
                 with Horizontal(classes="row"):
                     yield Label("Licence")
                     yield Input("other", id="license", compact=True)

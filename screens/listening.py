@@ -26,7 +26,7 @@ from engine.listening.session import Feedback, Session
 from engine.progress import CancelToken, Progress
 from lofi_tui.playback import PlaybackMixin
 from lofi_tui.workers import WorkerPolicy
-from screens.base import LofiScreen
+from screens.base import LofiScreen, StatusLine
 
 SEEK_SEC = 2.0
 KEYS = ("listen: a  b  x · space pause · ←/→ ±2 s · home restart · [ ] loop start/end · l no loop\n"
@@ -260,6 +260,7 @@ class Prepared(Message):
         self.directory, self.error = directory, error
 
 
+IDLE_HINT = "n: new test · enter: take or resume · v: verify the answer log"
 COLUMNS = (("id", "Test"), ("kind", "Kind"), ("a", "A"), ("b", "B"), ("listener", "Listener"), ("done", "Answered"),
            ("verdict", "Verdict"))
 
@@ -286,13 +287,14 @@ class ListeningScreen(LofiScreen):
             yield DataTable(id="tests", cursor_type="row", zebra_stripes=True)
             yield Static("", id="listening-detail")
         yield ProgressBar(id="prepare-progress", show_eta=False)
-        yield Static("n: new test · enter: take or resume · v: verify the answer log", id="status-line")
+        yield StatusLine(id="status-line")
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#tests", DataTable)
         for key, label in COLUMNS:
             table.add_column(label, key=key)
+        self.status(IDLE_HINT)
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -369,11 +371,11 @@ class ListeningScreen(LofiScreen):
     def on_prepare_progress(self, message: PrepareProgress) -> None:
         bar = self.query_one("#prepare-progress", ProgressBar)
         bar.update(total=message.progress.total or None, progress=message.progress.done)
-        self.query_one("#status-line", Static).update(message.progress.label)
+        self.status(message.progress.label)
 
     def on_prepared(self, message: Prepared) -> None:
         self.query_one("#prepare-progress").remove_class("busy")
-        self.query_one("#status-line", Static).update("n: new test · enter: take or resume · v: verify the answer log")
+        self.status(IDLE_HINT)
         if message.error:
             self.notify(message.error, severity="error", timeout=10)
             return

@@ -89,6 +89,10 @@ def parse_setting(setting: Setting, text: str) -> object:
     return text
 
 
+def _on_off(value: bool) -> str:
+    return "on" if value else "off"
+
+
 def _shown(setting: Setting, value: object) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
@@ -129,7 +133,8 @@ class TrainingScreen(LofiScreen):
                 yield Label(s.label or "", markup=False)
                 widget_id = f"f-{s.name}"
                 if s.type is bool:
-                    yield Checkbox("", bool(s.default), id=widget_id, compact=True, tooltip=s.help)
+                    yield Checkbox(_on_off(bool(s.default)), bool(s.default), id=widget_id, compact=True,
+                                   tooltip=s.help)
                 elif s.choices:
                     yield Select([(c, c) for c in s.choices], value=s.default, allow_blank=False, id=widget_id,
                                  compact=True)
@@ -194,11 +199,13 @@ class TrainingScreen(LofiScreen):
 
     def _refresh_runs(self, attach_running: bool = False) -> None:
         runs = list_runs(self.app.workspace)
-        self.query_one("#runs", Select).set_options(
-            [(f"{r.name} ({r.status}, step {r.step}/{r.max_steps})", r.name) for r in runs])
+        picker = self.query_one("#runs", Select)
+        picker.set_options([(f"{r.name} ({r.status}, step {r.step}/{r.max_steps})", r.name) for r in runs])
+        if self.following in {r.name for r in runs}:  # new options clear the choice: show the attached run again
+            picker.value = self.following
         running = [r for r in runs if r.status == "running"]
         if attach_running and running and self.following is None:
-            self.query_one("#runs", Select).value = running[-1].name
+            picker.value = running[-1].name
 
     # -- start / stop / resume ----------------------------------------------------------------
 
@@ -272,6 +279,11 @@ class TrainingScreen(LofiScreen):
         self.config = config
         self.notify(f"resuming {self.following} to step {config.max_steps}")
         self._update_status()
+
+    @on(Checkbox.Changed, "#train-form Checkbox")
+    def _say_on_or_off(self, event: Checkbox.Changed) -> None:
+        """A compact checkbox's X is drawn either way (only its colour changes): the label says which."""
+        event.checkbox.label = _on_off(event.value)
 
     @on(Select.Changed, "#runs")
     def _run_picked(self, event: Select.Changed) -> None:

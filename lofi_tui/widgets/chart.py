@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import numpy as np
@@ -61,20 +61,27 @@ class Scale:
         fraction = (values - self.low) / (self.high - self.low)
         return np.rint(np.clip(fraction, 0.0, 1.0) * (self.positions - 1)).astype(np.int64)
 
-    def value(self, position: int, count: int) -> float:
-        """The value at ``position`` of ``count`` evenly spread tick positions."""
-        return self.low + (self.high - self.low) * position / max(1, count - 1)
+
+
+def nice_ticks(low: float, high: float, most: int) -> tuple[list[float], float]:
+    """Round values inside [low, high], 1, 2 or 5 times a power of ten apart, at most ``most`` of them (at least
+    one), and their spacing."""
+    span = high - low
+    power = 10.0 ** math.floor(math.log10(span / max(1, most - 1)))
+    for step in (power, 2 * power, 5 * power, 10 * power, 20 * power):
+        first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
+        if last - first + 1 <= most:
+            break
+    return [k * step for k in range(first, last + 1)], step
 
 
 def tick_label(value: float, spacing: float) -> str:
-    """As many decimals as the distance between ticks needs to tell them apart; tiny or huge values in
-    scientific form."""
-    if value == 0:
+    """The decimals the spacing between round ticks has; tiny or huge values in scientific form."""
+    if abs(value) < spacing * 1e-6:  # zero, give or take floating point
         return "0"
     if abs(value) < 1e-3 or abs(value) >= 1e7:
         return f"{value:.2e}"
-    decimals = max(0, min(6, 1 - math.floor(math.log10(spacing)))) if spacing > 0 else 3
-    return f"{value:.{decimals}f}"
+    return f"{value:.{max(0, min(6, -math.floor(math.log10(spacing) + 1e-9)))}f}"
 
 
 def joined_dots(columns: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -178,65 +185,67 @@ class BrailleChart(Widget, can_focus=True):
         return self._lines[y] if y < len(self._lines) else Strip.blank(self.size.width)
 
     def draw(self, width: int, height: int) -> list[Strip]:
-        """Every line of the chart at this size: title, plot rows with y ticks, the x axis and its labels."""
+        """Every line of the chart at this size: title, plot rows with y ticks, the x axis and its labels (left
+        out below six lines, where the rows are worth more than the axis)."""
         axis = self.get_component_rich_style("braille-chart--axis", partial=True)
         title = set_cell_size(self.title, min(width, cell_len(self.title)))
         lines = [Strip([Segment(" " * ((width - cell_len(title)) // 2)),
                         Segment(title, self.get_component_rich_style("braille-chart--title", partial=True))],
                        ).crop_extend(0, width, None)]
-        rows = height - 3  # title, x axis, x labels
-        left = [s for s in self.series if s.axis == "left"]
-        right = [s for s in self.series if s.axis == "right"]
-        if rows < 1 or not self.series:
-            return lines + [Strip.blank(width)] * max(0, height - 1)
-        left_scale = Scale.of([s.y for s in left], rows)
-        right_scale = Scale.of([s.y for s in right], rows)
-        ticks = min(5, max(2, rows // 4 + 1)) if rows > 1 else 1
-        tick_rows = {round(i * (rows - 1) / max(1, ticks - 1)): i for i in range(ticks)}
-
-        def labels(scale: Scale | None) -> dict[int, str]:
-            if scale is None:
-                return {}
-            spacing = (scale.high - scale.low) / max(1, ticks - 1)
-            return {row: tick_label(scale.value(ticks - 1 - i, ticks), spacing) for row, i in tick_rows.items()}
-
-        left_labels, right_labels = labels(left_scale), labels(right_scale)
-        left_width = max(map(len, left_labels.values()), default=0)
-        right_width = max(map(len, right_labels.values()), default=0)
-        columns = width - left_width - 1 - (right_width + 1 if right_labels else 0)
+        x_axis = height >= 6
+        rows = height - 1 - (2 if x_axis else 0)
+        blank = lines + [Strip.blank(width)] * max(0, height - 1)
+        scales = {side: Scale.of([s.y for s in self.series if s.axis == side], rows * 4) for side in ("left", "right")}
+        y_labels = {side: self._y_labels(scale, rows) for side, scale in scales.items()}
+        left_width = max(map(len, y_labels["left"].values()), default=0)
+        right_width = max(map(len, y_labels["right"].values()), default=0)
+        columns = width - left_width - 1 - (right_width + 1 if scales["right"] else 0)
         x_scale = Scale.of([s.x for s in self.series], columns * 2)
-        if columns < 2 or x_scale is None:
-            return lines + [Strip.blank(width)] * max(0, height - 1)
+        if rows < 1 or columns < 2 or x_scale is None:
+            return blank
 
         canvas = Canvas(columns, rows)
         for index, series in enumerate(self.series):
-            scale = left_scale if series.axis == "left" else right_scale
+            scale = scales[series.axis]
             assert scale is not None  # a series' own axis has a scale: it holds that series' values
             dots = series.marker is None  # braille counts dots, a marker counts cells
-            canvas.draw(index, series, x_scale if dots else Scale(x_scale.low, x_scale.high, columns),
-                        Scale(scale.low, scale.high, rows * 4 if dots else rows))
-        styles = [Style(color=s.color) for s in self.series]
-        for row, segments in enumerate(canvas.lines(styles)):
-            left_tick = left_labels.get(row)
-            parts = [Segment((left_tick or "").rjust(left_width) + ("┤" if left_tick else "│"), axis), *segments]
-            if right_labels:
-                right_tick = right_labels.get(row)
-                parts.append(Segment(("├" if right_tick else "│") + (right_tick or "").ljust(right_width), axis))
+            canvas.draw(index, series, x_scale if dots else replace(x_scale, positions=columns),
+                        scale if dots else replace(scale, positions=rows))
+        for row, segments in enumerate(canvas.lines([Style(color=s.color) for s in self.series])):
+            tick = y_labels["left"].get(row)
+            parts = [Segment((tick or "").rjust(left_width) + ("┤" if tick else "│"), axis), *segments]
+            if scales["right"]:
+                tick = y_labels["right"].get(row)
+                parts.append(Segment(("├" if tick else "│") + (tick or "").ljust(right_width), axis))
             lines.append(Strip(parts).crop_extend(0, width, None))
+        if x_axis:
+            lines.extend(self._x_axis(replace(x_scale, positions=columns), left_width, width, axis))
+        return lines
 
-        x_ticks = 5 if columns >= 60 else 3 if columns >= 20 else 2
-        tick_columns = [round(i * (columns - 1) / (x_ticks - 1)) for i in range(x_ticks)]
-        axis_line = ["─"] * columns
-        label_line = [" "] * width
-        cells = Scale(x_scale.low, x_scale.high, columns)
-        placed_end = -2
-        for column in tick_columns:
+    @staticmethod
+    def _y_labels(scale: Scale | None, rows: int) -> dict[int, str]:
+        """Tick labels by row (row 0 at the top), at round values."""
+        if scale is None:
+            return {}
+        values, spacing = nice_ticks(scale.low, scale.high, max(2, min(5, rows // 3 + 1)))
+        top_down = replace(scale, positions=rows)
+        labels: dict[int, str] = {}
+        for value, row in zip(values, (rows - 1) - top_down.position(np.array(values))):
+            labels.setdefault(int(row), tick_label(value, spacing))
+        return labels
+
+    @staticmethod
+    def _x_axis(cells: Scale, left_width: int, width: int, style: Style) -> list[Strip]:
+        """The axis line with a mark at each round value, and the values centred under their marks."""
+        columns = cells.positions
+        values, spacing = nice_ticks(cells.low, cells.high, 5 if columns >= 60 else 3 if columns >= 20 else 2)
+        axis_line, label_line, placed_end = ["─"] * columns, [" "] * width, -2
+        for value, column in zip(values, cells.position(np.array(values)).tolist()):
             axis_line[column] = "┴"
-            label = tick_label(cells.value(column, columns), (x_scale.high - x_scale.low) / (x_ticks - 1))
+            label = tick_label(value, spacing)
             start = min(max(0, left_width + 1 + column - len(label) // 2), width - len(label))
             if start >= placed_end + 2:  # a label that would touch the previous one is left out
                 label_line[start:start + len(label)] = label
                 placed_end = start + len(label)
-        lines.append(Strip([Segment(" " * left_width + "└" + "".join(axis_line), axis)]).crop_extend(0, width, None))
-        lines.append(Strip([Segment("".join(label_line)[:width], axis)]).crop_extend(0, width, None))
-        return lines
+        return [Strip([Segment(" " * left_width + "└" + "".join(axis_line), style)]).crop_extend(0, width, None),
+                Strip([Segment("".join(label_line)[:width], style)]).crop_extend(0, width, None)]

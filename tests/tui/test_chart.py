@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from textual.app import App, ComposeResult
 
-from lofi_tui.widgets.chart import BrailleChart, Series, joined_dots, tick_label
+from lofi_tui.widgets.chart import BrailleChart, Series, joined_dots, nice_ticks, tick_label
 from tests.tui.screen_text import region_lines
 
 BLANK = chr(0x2800)
@@ -37,10 +37,10 @@ async def test_a_rising_curve_climbs_from_the_bottom_left_to_the_top_right_betwe
     plot = lines[1:-2]  # title above, x axis and its labels below
     top, bottom = dotted(plot[0]), dotted(plot[-1])
     assert top and bottom and min(top) > max(bottom), "the curve rises left to right"
-    assert plot[0].startswith("1.00┤") and plot[-1].startswith("   0┤")
-    assert lines[-2].lstrip().startswith("└┴") and lines[-2].rstrip().endswith("┴")
-    labels = lines[-1].split()
-    assert labels[0] == "100" and labels[-1] == "1100"
+    assert plot[0].startswith("1.0┤") and plot[-1].startswith("  0┤"), "round values on the y axis"
+    assert [line.split("┤")[0].strip() for line in plot if "┤" in line] == ["1.0", "0.5", "0"]
+    assert lines[-2].count("┴") == 2 and lines[-1].split() == ["500", "1000"], "round steps on the x axis"
+    assert lines[-2].index("┴") == lines[-1].index("500") + 1, "a label is centred under its mark"
     columns = sorted({c for line in plot for c in dotted(line)})
     assert columns == list(range(columns[0], columns[-1] + 1)), "no column of the plot is left without a dot"
 
@@ -78,8 +78,8 @@ async def test_marked_points_on_the_right_axis_keep_their_own_scale():
     score = Series(np.array([250.0, 500.0, 1000.0]), np.array([0.2, 0.8, 0.5]), "cyan", axis="right", marker="●")
     lines = await shown([loss, score], size=(70, 14))
     plot = lines[1:-2]
-    assert plot[0].rstrip().endswith("├0.80") and plot[-1].rstrip().endswith("├0.20")
-    assert plot[0].startswith("1.00┤") and plot[-1].startswith("0.50┤")
+    assert plot[0].rstrip().endswith("├0.8") and plot[-1].rstrip().endswith("├0.2")
+    assert plot[0].startswith("1.0┤") and "0.6┤" in "".join(plot), "the left axis keeps the loss's range"
     marks = [(row, line.index("●")) for row, line in enumerate(plot) if "●" in line]
     assert [row for row, _ in marks] == [0, len(plot) // 2, len(plot) - 1], "0.8 on top, 0.5 mid, 0.2 at the bottom"
     assert marks[0][1] < marks[1][1] > marks[2][1] < max(c for _, c in marks)  # step 500 left of 1000
@@ -91,14 +91,30 @@ async def test_a_chart_too_small_for_axes_still_shows_its_title_and_no_error(siz
     assert lines[0].strip() and "learning rate".startswith(lines[0].strip())
 
 
+async def test_a_chart_of_four_lines_gives_three_to_the_curve_and_none_to_the_x_axis():
+    """The learning-rate and grad-norm charts get about four lines at 80x24: a curve, not only a title."""
+    lines = await shown([Series(np.arange(1.0, 101.0), np.linspace(0.0, 1.0, 100), "green")], size=(30, 4))
+    assert len(lines) == 4 and all(dotted(line) for line in lines[1:]) and "┴" not in "".join(lines)
+    assert lines[1].startswith("1┤") and lines[3].startswith("0┤")
+
+
 async def test_a_title_longer_than_the_chart_is_cut_to_its_width():
     lines = await shown([], size=(12, 6), title="loss: a-very-long-run-name")
     assert lines[0] == "loss: a-ve"
 
 
-@pytest.mark.parametrize(("value", "spacing", "label"), [
-    (100000.0, 25000.0, "100000"), (0.75, 0.25, "0.75"), (0.85, 0.175, "0.85"), (0.51235, 0.000075, "0.512350"),
-    (1.5e-4, 2.5e-5, "1.50e-04"), (0.0, 5.0, "0"), (-2.5, 2.5, "-2.5"),
+@pytest.mark.parametrize(("low", "high", "most", "ticks"), [
+    (1, 3000, 5, [1000, 2000, 3000]), (0.77, 1.18, 2, [0.8, 1.0]), (0.77, 1.18, 5, [0.8, 0.9, 1.0, 1.1]),
+    (9e-5, 1.1e-4, 3, [9e-5, 1e-4, 1.1e-4]), (-2.0, 7.0, 4, [0, 5]), (0.5121, 0.5124, 4, [0.5121, 0.5122, 0.5123, 0.5124]),
 ])
-def test_tick_labels_carry_the_decimals_their_spacing_needs(value, spacing, label):
+def test_ticks_fall_on_round_values_inside_the_range(low, high, most, ticks):
+    values, _ = nice_ticks(low, high, most)
+    assert values == pytest.approx(ticks) and len(values) <= most
+
+
+@pytest.mark.parametrize(("value", "spacing", "label"), [
+    (100000.0, 20000.0, "100000"), (0.8, 0.2, "0.8"), (0.85, 0.05, "0.85"), (0.5123, 0.0001, "0.5123"),
+    (1.5e-4, 5e-5, "1.50e-04"), (1e-17, 0.1, "0"), (-2.5, 0.5, "-2.5"),
+])
+def test_tick_labels_carry_the_decimals_of_their_spacing(value, spacing, label):
     assert tick_label(value, spacing) == label

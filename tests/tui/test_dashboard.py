@@ -180,6 +180,19 @@ async def test_training_keys_work_from_a_form_field(tui_workspace, player):
         assert app.focused.id == "loss-chart", "clicking the chart leaves the field"
 
 
+async def test_a_form_checkbox_says_on_or_off_in_words(tui_workspace, player):
+    """A compact checkbox draws its X either way; without colour (many ssh terminals) only words tell."""
+    app = LofiApp(tui_workspace, player=player)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("3")
+        await _settle(app, pilot)
+        assert region_lines(app, "#f-rslora") == ["▐X▌ on"] and region_lines(app, "#f-gradient_checkpointing") == [
+            "▐X▌ off"], "the whole box and its word fit (it was cut to '▐X…')"
+        await pilot.click("#f-rslora")
+        await pilot.pause()
+        assert region_lines(app, "#f-rslora") == ["▐X▌ off"] and app.screen.query_one("#f-rslora").value is False
+
+
 # 4: runs and processes -------------------------------------------------------------------------
 
 def test_a_finished_unreaped_child_is_not_a_running_run(tui_workspace):
@@ -221,6 +234,8 @@ async def test_the_dashboard_reattaches_to_a_running_run_and_shows_its_settings(
                     break
             text = screen_text(app)
             assert "live interrupted" in text and "steps/s" not in text and "ETA" not in text
+            assert "live (interrupted, step 30/100)" in "".join(region_lines(app, "#runs")), \
+                "the run picker still names the attached run after its list is refreshed"
     finally:
         if child.poll() is None:
             child.kill()
