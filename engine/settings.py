@@ -24,6 +24,8 @@ class LofiSettings(BaseSettings):
     styles: Path | None = Field(None, description="A styles.toml to use instead of the shipped one.")
     model_path: Path | None = Field(None, description="The daemon's model: an export bundle (lofi.nvim's model_path).")
     cache_path: Path | None = Field(None, description="Where the daemon writes generated WAVs.")
+    graph_cache: Path | None = Field(None, description="Where export keeps the base model's graphs for later "
+                                     "exports of the same base; default <workspace>/cache/graphs.")
     device: Literal["auto", "cpu", "cuda", "metal"] = Field(
         "auto", description="Where the daemon generates (lofi.nvim's device): auto and cuda use onnxruntime's CUDA "
         "provider when installed, metal its CoreML provider; otherwise the CPU.")

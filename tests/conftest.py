@@ -19,6 +19,18 @@ from tests.audio_files import lofi_file  # noqa: E402
 from tests.engine.export.exported import exported  # noqa: E402,F401  (one tiny export per session)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_graph_cache(tmp_path_factory):
+    """Every export of the session, the demo's process included, shares one graph cache, as one user's
+    workspaces may: the tiny base models are built alike, so their encoders and VAE are exported once.
+    Under xdist both workers' temporary directories sit in this run's one directory."""
+    root = tmp_path_factory.getbasetemp()
+    shared = root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LOFI_GRAPH_CACHE", str(shared / "graph-cache"))
+        yield
+
+
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
     return Workspace.open(tmp_path / "ws")

@@ -10,7 +10,7 @@ import json
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ from engine.errors import Cancelled, LofiError
 from engine.export.assemble import GRAPH_ORDER, write_bundle
 from engine.export.choices import checkpoint_metrics
 from engine.export.facts import write_facts
+from engine.export.graph_cache import GraphCache, cache_dir
 from engine.export.merge import (
     load_merged_pipeline,
     merge_checkpoint,
@@ -80,10 +81,12 @@ class ExportResult:
     bundles: list[BundleReport]
     ran: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)  # stages copied from the graph cache (engine.export.graph_cache)
 
 
+Build = Callable[[Path], dict[str, Any]]  # build(tmp_dir) -> the stage's results
 # stage(label, build): run ``build(tmp_dir)`` unless the stage is done already; its results either way
-Stage = Callable[[str, Callable[[Path], dict[str, Any]]], dict[str, Any]]
+Stage = Callable[[str, Build], dict[str, Any]]
 
 class _Model:
     """The base pipeline with the merged DiT, loaded only when a stage needs PyTorch (resumes often don't)."""
@@ -161,7 +164,7 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
     record(out, request, RUNNING)
     try:
         result = _export(out, request, run_dir, base, identity, model_card_lines(ws, run, step),
-                         progress, cancel)
+                         cache_dir(ws), progress, cancel)
     except Cancelled:
         record(out, request, CANCELLED, last_stage(out))
         raise
@@ -174,14 +177,23 @@ def export_checkpoint(ws: Workspace, run: str, precisions: list[str], checkpoint
 
 
 def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identity: str, listening: list[str],
-            progress: ProgressCallback, cancel: CancelToken | None) -> ExportResult:
+            graph_cache: Path, progress: ProgressCallback, cancel: CancelToken | None) -> ExportResult:
     precisions, step = request.precisions, request.step
     result = ExportResult(request.run, step, out, [])
     model = _Model(base, out / "merged")
     stages = {s.label: s.path for s in plan(out, precisions)}
     done = 0
 
-    def stage(label: str, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+    @cache
+    def kept() -> GraphCache:  # hashes the base model's files: only once a graph is to be built
+        return GraphCache.for_base(graph_cache, base)
+
+    def cached(precision: str, name: str, build: Build) -> Build:
+        if not GraphCache.holds(name):
+            return build
+        return kept().stage(precision, name, build, lambda: result.reused.append(f"{precision}/{name}"))
+
+    def stage(label: str, build: Build) -> dict[str, Any]:
         nonlocal done
         if cancel is not None:
             cancel.raise_if_cancelled()
@@ -203,7 +215,7 @@ def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identi
             done += 1 + len(GRAPH_ORDER) * (precision != "fp32")
     pending = [p for p in precisions if p not in manifests]
     if pending:
-        manifests |= _build(pending, run_dir, step, base, identity, out, model, stage, request.license,
+        manifests |= _build(pending, run_dir, step, base, identity, out, model, stage, cached, request.license,
                             request.base_model_id, listening)
     progress(Progress(len(stages), len(stages), "done"))
     for precision in precisions:
@@ -216,10 +228,11 @@ def _export(out: Path, request: ExportRequest, run_dir: Path, base: Path, identi
 
 
 def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: str, out: Path, model: _Model, stage: Stage,
-           license: str, base_model_id: str | None, listening: list[str]) -> dict[str, dict[str, Any]]:
+           cached: Callable[[str, str, Build], Build], license: str, base_model_id: str | None,
+           listening: list[str]) -> dict[str, dict[str, Any]]:
     """Merge, fp32 graphs (kept in ``.work`` as the source of every precision), then per pending
-    precision its graphs and bundle; a precision's work files go once its bundle is whole.
-    Returns each built bundle's manifest."""
+    precision its graphs and bundle; a precision's work files go once its bundle is whole. ``cached``
+    wraps a graph's build so that the graph cache may provide it. Returns each built bundle's manifest."""
     from engine.model.check import is_tiny
 
     work = out / ".work"
@@ -230,7 +243,7 @@ def _build(pending: list[str], run_dir: Path, step: int, base: Path, identity: s
         graphs = {}
         for name in GRAPH_ORDER:
             src = None if precision == "fp32" else work / "fp32" / name
-            info = stage(f"{precision}/{name}", partial(_graph_stage, model, name, precision, src))
+            info = stage(f"{precision}/{name}", cached(precision, name, partial(_graph_stage, model, name, precision, src)))
             graphs[name] = {**info, "dir": work / precision / name}
         return graphs
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,14 +45,18 @@ def load_stage(path: Path) -> dict[str, Any] | None:
 
 
 def run_stage(path: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[dict[str, Any], bool]:
-    """``build(tmp_dir) -> results`` unless ``path`` already holds a valid stage; returns (record, ran)."""
+    """``build(tmp_dir) -> results`` unless ``path`` already holds a valid stage; returns (record, ran).
+    Several exports may build the same stage at once (the graph cache is shared): each builds in its own
+    temporary directory, and the first to finish is the one kept."""
     path = Path(path)
     done = load_stage(path)
     if done is not None:
         return done, False
-    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed export
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed export, not one still at work
+        pid = re.match(r"\d+", stale.name.removeprefix(f".{path.name}.tmp-"))
+        if pid is None or not _alive(int(pid.group())):
+            shutil.rmtree(stale, ignore_errors=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
     try:
         results = build(tmp)
@@ -60,9 +66,21 @@ def run_stage(path: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[dict
                 os.fsync(fh.fileno())
         atomic_write_json(tmp / STAGE_FILE, record)
         if path.exists():
+            if (theirs := load_stage(path)) is not None:  # another export finished it meanwhile
+                return theirs, True
             shutil.rmtree(path)  # an invalid leftover of an earlier attempt
         os.replace(tmp, path)
         fsync_dir(path.parent)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return record, True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True

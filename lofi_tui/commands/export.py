@@ -34,6 +34,7 @@ def _mb(n: int | None) -> str:
 def export_cmd(ctx, run, checkpoint, precisions, out, license_, base_model_id, estimate, as_json):
     """Merge a checkpoint's LoRA, export ONNX graphs and write one bundle per precision (resumable)."""
     from engine.export.exporter import export_checkpoint
+    from engine.export.graph_cache import cache_dir
     from engine.export.quantize import parse_precisions
 
     ws = workspace_of(ctx)
@@ -48,6 +49,9 @@ def export_cmd(ctx, run, checkpoint, precisions, out, license_, base_model_id, e
         return
     if result.skipped:
         stderr.print(f"resumed: {len(result.skipped)} finished stage(s) reused ({', '.join(result.skipped)})")
+    if result.reused:
+        stderr.print(f"{len(result.reused)} graph(s) of the base model copied from an earlier export "
+                     f"({', '.join(result.reused)}; the graph cache is {cache_dir(ws)})")
     table = Table(title=f"{run} step {result.step} -> {result.out}")
     for col in ("bundle", "text_encoder", "condition_encoder", "transformer", "vae_decoder", "total", "vs fp32"):
         table.add_column(col, justify="right" if col != "bundle" else "left")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 import soundfile as sf
 from textual.widgets import Button, Checkbox, DataTable, Input, Select, Static, TabbedContent, TextArea
 
+from engine.export import exporter
 from engine.inference.bundle import GRAPHS
 from engine.workspace import Workspace
 from lofi_tui.app import LofiApp
@@ -89,17 +91,20 @@ def _states(app) -> dict[str, str]:
     return {row[0]: row[1] for row in _cells(app.screen.query_one("#stages", DataTable))}
 
 
-async def test_an_export_cancelled_failed_and_reopened_continues_where_it_stopped(exported, tmp_path):
+async def test_an_export_cancelled_failed_and_reopened_continues_where_it_stopped(exported, tmp_path, monkeypatch):
     ws = _copy_run(exported, tmp_path / "ws")
     out = _copy_export(exported, ws)
     shutil.rmtree(out / "int8")  # this bundle (and its graphs' work files) still to do
+    # The tiny model's int8 stages (three of them copied from the graph cache) can all finish before a key
+    # press is handled: the first stage waits until the test has pressed cancel, as a real model's would.
+    pressed, run_stage = threading.Event(), exporter.run_stage
+    monkeypatch.setattr(exporter, "run_stage", lambda path, build: pressed.wait(30) and run_stage(path, build))
     async with _wizard(ws, exported.run, step=exported.result.step) as (app, pilot):
         states = _states(app)
         assert states["fp16"] == states["int4"] == states["fp32/transformer"] == "done"
         assert states["int8"] == states["int8/text_encoder"] == "pending"
-        # Cancel right after starting: at most the stage already running ends, then the export stops. (Waiting to
-        # see "running" first raced the tiny model's int8 stages, which can all finish between two polls.)
-        await pilot.press("ctrl+e", "ctrl+x")
+        await pilot.press("ctrl+e", "ctrl+x")  # the running stage ends, then the export stops
+        pressed.set()
         await _settle(pilot)
         assert app.screen.status.state == "cancelled" and _states(app)["int8"] == "pending"
     (out / "int8").write_text("a file in the way\n")  # makes the bundle stage fail when it renames into place
