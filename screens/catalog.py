@@ -224,6 +224,8 @@ class CatalogScreen(LofiScreen):
         """What does not change while a person types a filter is worked out once per load."""
         self._index, self.taxonomy, self._summary = message.index, message.taxonomy, message.summary
         self._show_rows()
+        if message.taxonomy is not None:  # the whole catalog is in
+            self.app.keep_loaded()  # type: ignore[attr-defined]
         if message.shown is not None:
             self.call_after_refresh(message.shown.set)
 

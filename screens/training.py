@@ -47,6 +47,7 @@ from screens.base import LofiScreen, StatusLine
 
 FORM = tuple(s for s in settings() if s.label)
 SMOOTHING = (0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999)
+LARGE_LOAD = 1000  # metrics lines in one batch
 SIDE_CHARTS = (("#lr-chart", "lr", "learning rate"), ("#grad-chart", "grad_norm", "grad norm"))
 
 
@@ -322,6 +323,8 @@ class TrainingScreen(LofiScreen):
             return
         before = len(self.metrics.events)
         parse_lines(message.lines, self.metrics)
+        if len(message.lines) >= LARGE_LOAD:  # attached to a long run
+            self.app.keep_loaded()  # type: ignore[attr-defined]
         log = self.query_one("#train-events", Log)
         for e in self.metrics.events[before:]:
             log.write_line(format_event(e))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import subprocess
 import sys
@@ -63,6 +64,15 @@ async def test_a_large_catalog_shows_its_first_rows_then_all_of_them(tui_workspa
         await _settle(app, pilot)
         assert screen_lines(app)[-2].strip().startswith("5 of 5 tracks shown")
         assert len(app.screen.query_one("#tracks", LineTable).items) == 5
+        tracks = app.screen.query_one("#tracks", LineTable).items
+        assert gc.get_freeze_count() > 0 and not any(gc.is_tracked(t) and _collectable(t) for t in tracks), \
+            "the loaded catalog is left out of later full collections (they landed on key presses)"
+    assert gc.get_freeze_count() == 0, "the collector gets everything back when the app ends"
+
+
+def _collectable(obj) -> bool:
+    """Whether ``obj`` is in a generation the collector scans (not frozen)."""
+    return any(o is obj for generation in range(3) for o in gc.get_objects(generation))
 
 
 async def test_filter_explains_a_term_it_cannot_use_and_counts_matches(tui_workspace, player):
