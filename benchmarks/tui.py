@@ -3,8 +3,8 @@
 Prints: seconds from before ``import lofi_tui.app`` to the first catalog rows on screen for 1,000 tracks (the
 import included, so it is what a person waits for); for 10,000 tracks, first rows after the app is up (0 when
 they were drawn before it was) and after it started, the time to filter and to sort (rows replaced and the
-visible lines redrawn); the redraw of the training charts (decimation, drawing, every line rendered) at 100,000 steps; how long a newly
-appended metrics line takes to reach the chart.
+visible lines redrawn); the redraw of the three training charts (decimation, drawing, every line rendered) at
+100,000 steps; how long a newly appended metrics line takes to reach the chart.
 
     python benchmarks/tui.py [--tracks 10000] [--steps 100000] [--launch-tracks 1000]
 """

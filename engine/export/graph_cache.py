@@ -4,8 +4,8 @@ A LoRA changes only the DiT: the text encoder, condition encoder and VAE decoder
 trained on one base model are the same, and exporting a real one takes minutes. Each finished graph stage
 (files, parity, I/O description) is kept under a key made of the base model's files outside the DiT (their
 content, not their names or sizes), the export code and the versions of the libraries that shape a graph;
-a later export copies it. An entry that fails its checksums is rebuilt; entries of older code go when a
-newer one is written. The directory is ``$LOFI_GRAPH_CACHE``, else ``<workspace>/cache/graphs``: deleting it
+a later export copies it. An entry that fails its checksums is rebuilt; entries of other export code go when
+the base is exported again. The directory is ``$LOFI_GRAPH_CACHE``, else ``<workspace>/cache/graphs``: deleting it
 costs only time.
 """
 
@@ -64,7 +64,13 @@ class GraphCache:
 
     @classmethod
     def for_base(cls, directory: Path, base: Path) -> GraphCache:
-        return cls(Path(directory) / base_key(base) / code_version())
+        """The graphs kept for ``base`` by this export code; those other export code made for it are deleted
+        (they will not be used again, and weigh gigabytes for a real model)."""
+        cache = cls(Path(directory) / base_key(base) / code_version())
+        for other in cache.root.parent.glob("*"):
+            if other.is_dir() and other != cache.root:
+                shutil.rmtree(other, ignore_errors=True)
+        return cache
 
     @staticmethod
     def holds(name: str) -> bool:
@@ -77,7 +83,6 @@ class GraphCache:
         entry = self.root / precision / name
 
         def from_cache(tmp: Path) -> dict[str, Any]:
-            self._forget_older_code()
             record, ran = run_stage(entry, build)
             try:
                 for file in files_of(entry):
@@ -94,9 +99,3 @@ class GraphCache:
             return results
 
         return from_cache
-
-    def _forget_older_code(self) -> None:
-        """Graphs of this base made by other export code will not be used again (gigabytes for a real model)."""
-        for other in self.root.parent.glob("*"):
-            if other.is_dir() and other != self.root:
-                shutil.rmtree(other, ignore_errors=True)

@@ -54,7 +54,7 @@ def run_stage(path: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[dict
         return done, False
     for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a killed export, not one still at work
         pid = re.match(r"\d+", stale.name.removeprefix(f".{path.name}.tmp-"))
-        if pid is None or not _alive(int(pid.group())):
+        if pid is None or not process_alive(int(pid.group())):
             shutil.rmtree(stale, ignore_errors=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
     tmp.mkdir(parents=True)
@@ -76,9 +76,9 @@ def run_stage(path: Path, build: Callable[[Path], dict[str, Any]]) -> tuple[dict
     return record, True
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process

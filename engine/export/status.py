@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.atomic import atomic_write_json
-from engine.export.stages import load_stage
+from engine.export.stages import load_stage, process_alive
 from engine.inference.bundle import GRAPHS
 from engine.workspace import Workspace
 
@@ -92,20 +92,10 @@ def last_stage(out: Path) -> str | None:
     return _recorded(out)[1].get("stage")
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _state(raw: dict[str, Any]) -> str:
     state: str = raw.get("state", NEW)
     pid = raw.get("pid")
-    if state == RUNNING and pid != os.getpid() and not (isinstance(pid, int) and _alive(pid)):
+    if state == RUNNING and pid != os.getpid() and not (isinstance(pid, int) and process_alive(pid)):
         return INTERRUPTED
     return state
 

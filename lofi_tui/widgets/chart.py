@@ -61,6 +61,9 @@ class Scale:
         fraction = (values - self.low) / (self.high - self.low)
         return np.rint(np.clip(fraction, 0.0, 1.0) * (self.positions - 1)).astype(np.int64)
 
+    def from_top(self, values: np.ndarray) -> np.ndarray:
+        """Positions counted from the top, as rows are drawn (the scale's ``high`` at 0)."""
+        return (self.positions - 1) - self.position(values)
 
 
 def nice_ticks(low: float, high: float, most: int) -> tuple[list[float], float]:
@@ -112,7 +115,7 @@ class Canvas:
 
     def draw(self, index: int, series: Series, x: Scale, y: Scale) -> None:
         keep = np.isfinite(series.x) & np.isfinite(series.y)
-        columns, rows = x.position(series.x[keep]), (y.positions - 1) - y.position(series.y[keep])
+        columns, rows = x.position(series.x[keep]), y.from_top(series.y[keep])
         if series.marker is not None:  # x and y scales count cells here
             for column, row in zip(columns.tolist(), rows.tolist()):
                 self.marks[(row, column)] = series.marker
@@ -160,8 +163,7 @@ class BrailleChart(Widget, can_focus=True):
     def plot(self, title: str, series: Sequence[Series] = ()) -> None:
         """Replace what the chart shows; it is drawn again at the next repaint."""
         self.title, self.series = title, list(series)
-        self._lines = None
-        self.refresh()
+        self._forget_lines()
 
     def on_resize(self) -> None:
         self._forget_lines()
@@ -228,9 +230,8 @@ class BrailleChart(Widget, can_focus=True):
         if scale is None:
             return {}
         values, spacing = nice_ticks(scale.low, scale.high, max(2, min(5, rows // 3 + 1)))
-        top_down = replace(scale, positions=rows)
         labels: dict[int, str] = {}
-        for value, row in zip(values, (rows - 1) - top_down.position(np.array(values))):
+        for value, row in zip(values, replace(scale, positions=rows).from_top(np.array(values))):
             labels.setdefault(int(row), tick_label(value, spacing))
         return labels
 
