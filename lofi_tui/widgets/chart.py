@@ -114,10 +114,11 @@ class Canvas:
         self.owner = np.full((self.height, self.width), -1, dtype=np.int64)
 
     def draw(self, index: int, series: Series, x: Scale, y: Scale) -> None:
+        """``series`` on scales that count dots (two across and four down per cell)."""
         keep = np.isfinite(series.x) & np.isfinite(series.y)
-        columns, rows = x.position(series.x[keep]), y.from_top(series.y[keep])
-        if series.marker is not None:  # x and y scales count cells here
-            for column, row in zip(columns.tolist(), rows.tolist()):
+        columns, rows = x.position(series.x[keep]), y.from_top(series.y[keep])  # in dots
+        if series.marker is not None:  # in the cell of its dot, as the axis labels are
+            for column, row in zip((columns // 2).tolist(), (rows // 4).tolist()):
                 self.marks[(row, column)] = series.marker
                 self.owner[row, column] = index
             return
@@ -210,9 +211,7 @@ class BrailleChart(Widget, can_focus=True):
         for index, series in enumerate(self.series):
             scale = scales[series.axis]
             assert scale is not None  # a series' own axis has a scale: it holds that series' values
-            dots = series.marker is None  # braille counts dots, a marker counts cells
-            canvas.draw(index, series, x_scale if dots else replace(x_scale, positions=columns),
-                        scale if dots else replace(scale, positions=rows))
+            canvas.draw(index, series, x_scale, scale)
         for row, segments in enumerate(canvas.lines([Style(color=s.color) for s in self.series])):
             tick = y_labels["left"].get(row)
             parts = [Segment((tick or "").rjust(left_width) + ("┤" if tick else "│"), axis), *segments]
@@ -226,12 +225,12 @@ class BrailleChart(Widget, can_focus=True):
 
     @staticmethod
     def _y_labels(scale: Scale | None, rows: int) -> dict[int, str]:
-        """Tick labels by row (row 0 at the top), at round values."""
+        """Tick labels by row (row 0 at the top), at round values; ``scale`` counts dots (four per row)."""
         if scale is None:
             return {}
         values, spacing = nice_ticks(scale.low, scale.high, max(2, min(5, rows // 3 + 1)))
         labels: dict[int, str] = {}
-        for value, row in zip(values, replace(scale, positions=rows).from_top(np.array(values))):
+        for value, row in zip(values, scale.from_top(np.array(values)) // 4):  # the row its dots would be drawn in
             labels.setdefault(int(row), tick_label(value, spacing))
         return labels
 

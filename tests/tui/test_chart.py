@@ -61,6 +61,16 @@ async def test_a_flat_series_sits_mid_chart_between_ticks_that_differ():
     assert len(set(labels)) == len(labels) >= 2 and "1.00e-04" in labels
 
 
+@pytest.mark.parametrize("size", [(30, 3), (30, 4), (30, 14)])
+async def test_a_value_s_label_is_on_the_row_its_line_is_drawn_in(size):
+    """At 80x24 the grad-norm chart has two rows: its 0.40 label once sat a row below its line."""
+    x = np.arange(1, 51, dtype=np.float64)
+    lines = await shown([Series(x, np.full(50, 0.4), "green")], size=size)
+    plot = lines[1:-2] if size[1] >= 6 else lines[1:]
+    assert [i for i, line in enumerate(plot) if dotted(line)] == [i for i, line in enumerate(plot)
+                                                                   if line.startswith("0.40┤")]
+
+
 async def test_non_finite_losses_are_skipped_and_the_rest_is_drawn():
     x = np.arange(1, 101, dtype=np.float64)
     y = np.linspace(2.0, 1.0, 100)
